@@ -1,0 +1,51 @@
+# The platform's interface: every entry point a newcomer needs is a target here.
+# Everything runs from the project's own virtualenv (.venv) and keeps its state in .local/.
+
+PYTHON  ?= python3
+VENV    := .venv
+PY      := $(VENV)/bin/python
+SERVICES := $(PY) -m devstack.services
+
+.DEFAULT_GOAL := help
+.PHONY: help setup services-up services-down services-status airflow mlflow settings \
+        demo test test-fast lint bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+setup: ## one-time install: Java check, .venv, pinned Python dependencies
+	bash bin/setup
+
+services-up: ## start (or reuse) Postgres, S3, Kafka, WebHDFS double, MLflow; apply migrations
+	$(SERVICES) up
+
+services-down: ## stop the services this project started (never a pre-existing one)
+	$(SERVICES) down
+
+services-status: ## which services answer, and who started them
+	$(SERVICES) status
+
+settings: services-up ## load airflow_settings.yaml (connections, pools, variables) into local Airflow
+	bin/airflow-settings
+
+airflow: settings ## local Airflow (api-server, scheduler, dag-processor, triggerer) with the UI on :8080
+	bin/airflow-standalone
+
+mlflow: services-up ## the MLflow UI on the local tracking server
+	@$(SERVICES) url mlflow
+
+demo: services-up ## the whole pipeline on embedded defaults
+	$(PY) -m devstack.demo
+
+test: ## the full test suite (starts the services it needs)
+	$(PY) -m pytest
+
+lint: ## ruff on everything
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: ## every benchmark, one table in bench/results/latest.md
+	$(PY) -m bench
+
+clean: services-down ## stop services and delete all local state (.local/)
+	rm -rf .local
