@@ -1,0 +1,3 @@
+-- The core banking source system. Its tables (customers, accounts, statements,
+-- repayments) come with the demo data generator's migration.
+create schema if not exists core;
