@@ -76,7 +76,7 @@ def main(argv: list[str]) -> int:
         # The venv's own path as argv[0]: Python finds its virtualenv from there.
         venv_bin = ROOT / ".venv" / "bin" / argv[1]
         program = str(venv_bin) if venv_bin.exists() else argv[1]
-        os.execvpe(program, [program, *argv[2:]], env)
+        os.execvpe(program, [program, *argv[2:]], env)  # noqa: S606 (replaces this process, no shell)
     print(__doc__, file=sys.stderr)
     return 2
 

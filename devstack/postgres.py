@@ -25,10 +25,14 @@ SOCKETS = CLUSTER / "sockets"
 
 
 def _bin(program: str) -> str:
-    found = shutil.which(program) or next(iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{program}"), reverse=True)), None)
+    found = shutil.which(program) or next(
+        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{program}"), reverse=True)), None
+    )
     if not found:
-        raise RuntimeError(f"PostgreSQL server program '{program}' not found: install it with "
-                           "'sudo apt-get install postgresql' (Debian/Ubuntu), or point core_postgres at a server")
+        raise RuntimeError(
+            f"PostgreSQL server program '{program}' not found: install it with "
+            "'sudo apt-get install postgresql' (Debian/Ubuntu), or point core_postgres at a server"
+        )
     return found
 
 
@@ -43,11 +47,16 @@ def start_command(port: int) -> list[str]:
         shutil.chown(CLUSTER, "postgres")
         shutil.chown(SOCKETS, "postgres")
     if not (DATA / "PG_VERSION").exists():
-        subprocess.run(_as_cluster_owner([_bin("initdb"), "-D", str(DATA), "-U", "postgres", "-A", "trust",
-                                          "-E", "UTF8", "--no-instructions"]),
-                       check=True, stdout=subprocess.DEVNULL)
-    return _as_cluster_owner([_bin("postgres"), "-D", str(DATA), "-p", str(port), "-k", str(SOCKETS),
-                              "-c", "listen_addresses=127.0.0.1"])
+        subprocess.run(
+            _as_cluster_owner(
+                [_bin("initdb"), "-D", str(DATA), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-instructions"]
+            ),
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+    return _as_cluster_owner(
+        [_bin("postgres"), "-D", str(DATA), "-p", str(port), "-k", str(SOCKETS), "-c", "listen_addresses=127.0.0.1"]
+    )
 
 
 def stop(pid: int) -> None:
@@ -60,8 +69,14 @@ def prepare_databases(conns: list[airflow_settings.Connection]) -> None:
     import psycopg
 
     for conn in conns:
-        admin = dict(host=conn.host, port=conn.port or 5432, user=conn.login, password=conn.password or None,
-                     dbname="postgres", autocommit=True)
+        admin = {
+            "host": conn.host,
+            "port": conn.port or 5432,
+            "user": conn.login,
+            "password": conn.password or None,
+            "dbname": "postgres",
+            "autocommit": True,
+        }
         with psycopg.connect(**admin) as pg:
             if not pg.execute("select 1 from pg_database where datname = %s", [conn.schema]).fetchone():
                 pg.execute(f'create database "{conn.schema}"')

@@ -27,9 +27,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 from urllib.parse import urlparse
 
 from devstack import airflow_settings
@@ -83,7 +83,7 @@ def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
 
 def http_ok(url: str, timeout: float = 2.0) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (http URLs from our settings)
             return 200 <= response.status < 500
     except OSError:
         return False
@@ -110,7 +110,7 @@ def kafka_ok(bootstrap: str) -> bool:
     try:
         AdminClient({"bootstrap.servers": bootstrap, "log_level": 0}).list_topics(timeout=3)
         return True
-    except Exception:  # KafkaException on timeout; anything else means not healthy either
+    except Exception:  # noqa: BLE001 (KafkaException on timeout; anything else is unhealthy too)
         return False
 
 
@@ -161,11 +161,14 @@ def _wait_healthy(service: Service, process: subprocess.Popen) -> None:
             return
         if process.poll() is not None:
             service.pid_file.unlink(missing_ok=True)
-            raise ServiceError(f"{service.name} exited with code {process.returncode} during start; "
-                               f"see {service.log_file}")
+            raise ServiceError(
+                f"{service.name} exited with code {process.returncode} during start; see {service.log_file}"
+            )
         time.sleep(0.3)
-    raise ServiceError(f"{service.name} did not pass its health check on {service.address} within "
-                       f"{START_TIMEOUT_S:.0f}s; see {service.log_file}")
+    raise ServiceError(
+        f"{service.name} did not pass its health check on {service.address} within "
+        f"{START_TIMEOUT_S:.0f}s; see {service.log_file}"
+    )
 
 
 def up(service: Service) -> str:
@@ -174,17 +177,20 @@ def up(service: Service) -> str:
         service.after_start()
         return f"reused ({owner})"
     if service.host not in LOOPBACK:
-        raise ServiceError(f"{service.name}: nothing answers on {service.address} and it is not on loopback, "
-                           "so the project will not start one: check the connection in airflow_settings.yaml")
+        raise ServiceError(
+            f"{service.name}: nothing answers on {service.address} and it is not on loopback, "
+            "so the project will not start one: check the connection in airflow_settings.yaml"
+        )
     if port_open(service.host, service.port):
-        raise ServiceError(f"{service.name}: port {service.port} is taken by something that fails the "
-                           f"{service.name} health check; free it or point the connection elsewhere")
+        raise ServiceError(
+            f"{service.name}: port {service.port} is taken by something that fails the "
+            f"{service.name} health check; free it or point the connection elsewhere"
+        )
     started = time.monotonic()
     process = _spawn(service)
     _wait_healthy(service, process)
     service.after_start()
-    return (f"started in {time.monotonic() - started:.1f}s (pid {process.pid}, "
-            f"log {service.log_file.relative_to(ROOT)})")
+    return f"started in {time.monotonic() - started:.1f}s (pid {process.pid}, log {service.log_file.relative_to(ROOT)})"
 
 
 def down(service: Service) -> str:
@@ -233,8 +239,13 @@ def _s3(conns: dict[str, airflow_settings.Connection], buckets: list[str]) -> Se
         import boto3
 
         lake = conns["lake_s3"]
-        s3 = boto3.client("s3", endpoint_url=endpoint, aws_access_key_id=lake.login,
-                          aws_secret_access_key=lake.password, region_name=lake.extra.get("region_name"))
+        s3 = boto3.client(
+            "s3",
+            endpoint_url=endpoint,
+            aws_access_key_id=lake.login,
+            aws_secret_access_key=lake.password,
+            region_name=lake.extra.get("region_name"),
+        )
         existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
         for bucket in buckets:
             if bucket not in existing:
@@ -271,8 +282,17 @@ def _webhdfs(conns: dict[str, airflow_settings.Connection]) -> Service:
         name="webhdfs",
         host=host,
         port=port,
-        command=lambda: [PYTHON, "-m", "devstack.webhdfs_double", "--host", host, "--port", str(port),
-                         "--root", str(root)],
+        command=lambda: [
+            PYTHON,
+            "-m",
+            "devstack.webhdfs_double",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--root",
+            str(root),
+        ],
         healthy=lambda: http_ok(f"http://{host}:{port}/webhdfs/v1/?op=GETFILESTATUS"),
     )
 
@@ -285,13 +305,23 @@ def _mlflow(conns: dict[str, airflow_settings.Connection]) -> Service:
     def command() -> list[str]:
         (store / "artifacts").mkdir(parents=True, exist_ok=True)
         return [
-            str(Path(PYTHON).parent / "mlflow"), "server", "--host", host, "--port", str(port), "--workers", "1",
-            "--backend-store-uri", f"sqlite:///{store / 'mlflow.db'}",
-            "--artifacts-destination", str(store / "artifacts"),
+            str(Path(PYTHON).parent / "mlflow"),
+            "server",
+            "--host",
+            host,
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--backend-store-uri",
+            f"sqlite:///{store / 'mlflow.db'}",
+            "--artifacts-destination",
+            str(store / "artifacts"),
         ]
 
-    return Service(name="mlflow", host=host, port=port, command=command,
-                   healthy=lambda: http_ok(f"http://{host}:{port}/health"))
+    return Service(
+        name="mlflow", host=host, port=port, command=command, healthy=lambda: http_ok(f"http://{host}:{port}/health")
+    )
 
 
 def services(env: dict[str, str] | None = None) -> list[Service]:
@@ -299,13 +329,19 @@ def services(env: dict[str, str] | None = None) -> list[Service]:
     settings = airflow_settings.load(env=env)
     conns = settings.connections
     buckets = [urlparse(settings.variables["lake_root"]).netloc or "lake", settings.variables["partner_drops_bucket"]]
-    return [_postgres(conns), _s3(conns, sorted(set(buckets) | {"lake"})), _kafka(conns), _webhdfs(conns),
-            _mlflow(conns)]
+    return [
+        _postgres(conns),
+        _s3(conns, sorted(set(buckets) | {"lake"})),
+        _kafka(conns),
+        _webhdfs(conns),
+        _mlflow(conns),
+    ]
 
 
 def service_urls(env: dict[str, str] | None = None) -> dict[str, str]:
-    return {s.name: (f"http://{s.address}" if s.name in {"s3", "webhdfs", "mlflow"} else s.address)
-            for s in services(env)}
+    return {
+        s.name: (f"http://{s.address}" if s.name in {"s3", "webhdfs", "mlflow"} else s.address) for s in services(env)
+    }
 
 
 def main(argv: list[str]) -> int:

@@ -23,7 +23,13 @@ KNOWN_METHODS = {"chat.postMessage", "auth.test", "files.getUploadURLExternal", 
 
 
 class SlackDouble:
-    def __init__(self, token: str = "xoxb-test", host: str = "127.0.0.1", port: int = 0, record_to: Path | None = None):
+    def __init__(
+        self,
+        token: str = "xoxb-test",  # noqa: S107 (the double's fake token)
+        host: str = "127.0.0.1",
+        port: int = 0,
+        record_to: Path | None = None,
+    ):
         self.token = token
         self.calls: list[dict] = []
         self._record_to = record_to
@@ -55,7 +61,7 @@ class SlackDouble:
         double = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+            def do_POST(self) -> None:
                 method = self.path.split("?")[0].rsplit("/", 1)[-1]
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
                 if self.headers.get("Content-Type", "").startswith("application/json"):
@@ -69,8 +75,12 @@ class SlackDouble:
                 elif token != double.token:
                     reply = {"ok": False, "error": "invalid_auth"}
                 elif method == "chat.postMessage":
-                    reply = {"ok": True, "channel": body.get("channel"), "ts": f"{time.time():.6f}",
-                             "message": {"text": body.get("text"), "type": "message"}}
+                    reply = {
+                        "ok": True,
+                        "channel": body.get("channel"),
+                        "ts": f"{time.time():.6f}",
+                        "message": {"text": body.get("text"), "type": "message"},
+                    }
                 else:
                     reply = {"ok": True}
                 payload = json.dumps(reply).encode()
@@ -80,7 +90,7 @@ class SlackDouble:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            do_GET = do_POST  # noqa: N815 (auth.test and others also come as GET)
+            do_GET = do_POST  # noqa: N815 (http.server naming; auth.test may come as GET)
 
             def log_message(self, *args: object) -> None:
                 pass

@@ -52,8 +52,10 @@ def apply(pg: psycopg.Connection, component: str) -> list[str]:
             checksum = hashlib.sha256(sql.encode()).hexdigest()
             if version in done:
                 if done[version] != checksum:
-                    raise MigrationError(f"{path}: changed after it was applied (checksum {done[version][:12]} "
-                                         f"in the database, {checksum[:12]} on disk): add a new migration instead")
+                    raise MigrationError(
+                        f"{path}: changed after it was applied (checksum {done[version][:12]} "
+                        f"in the database, {checksum[:12]} on disk): add a new migration instead"
+                    )
                 continue
             pg.execute(sql)
             pg.execute(
