@@ -1,0 +1,65 @@
+"""Shared fixtures: the local service stack and an isolated Airflow home for tests.
+
+The tests run against the real services (`make services-up` starts the same ones):
+whatever already answers is reused, whatever this session had to start is stopped
+again at the end. Airflow runs with its own home under `.local/test/airflow`, so the
+tests never touch the developer's local Airflow, and reads connections and variables
+from `airflow_settings.yaml` through `AIRFLOW_CONN_*` / `AIRFLOW_VAR_*`.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from devstack import airflow_settings
+from devstack.airflow_env import airflow_env
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_AIRFLOW_HOME = ROOT / ".local" / "test" / "airflow"
+
+# Before anything imports airflow: its configuration is read once per process.
+_SETTINGS = airflow_settings.load()
+os.environ.update(airflow_env(TEST_AIRFLOW_HOME, base={**os.environ, "AIRFLOW_HOME": str(TEST_AIRFLOW_HOME)}))
+os.environ.update(airflow_settings.as_env(_SETTINGS))
+
+
+@pytest.fixture(scope="session")
+def settings() -> airflow_settings.Settings:
+    return _SETTINGS
+
+
+@pytest.fixture(scope="session")
+def stack():
+    """Every local service, healthy; yields {name: Service}."""
+    from devstack import services
+
+    started = []
+    for service in services.services():
+        if services.up(service).startswith("started"):
+            started.append(service)
+    yield {s.name: s for s in services.services()}
+    for service in reversed(started):
+        services.down(service)
+
+
+def airflow_subprocess_env(**extra: str) -> dict[str, str]:
+    """The environment of an Airflow subprocess: the test Airflow home plus `extra`."""
+    return {**os.environ, "PYTHONUNBUFFERED": "1", **extra}
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """A migrated metadata database in the test Airflow home."""
+    subprocess.run(
+        [sys.executable, "-m", "airflow", "db", "migrate"],
+        env=airflow_subprocess_env(),
+        check=True,
+        capture_output=True,
+        cwd=ROOT,
+    )
+    return TEST_AIRFLOW_HOME
