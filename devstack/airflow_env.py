@@ -49,6 +49,7 @@ def airflow_env(airflow_home: Path | None = None, base: dict[str, str] | None = 
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home}/airflow.db",
         # A plain cron string gives a zero-length data interval in Airflow 3.
         "AIRFLOW__SCHEDULER__CREATE_CRON_DATA_INTERVALS": "True",
+        "AIRFLOW__API__HOST": "127.0.0.1",  # the local UI is not exposed beyond this machine
         "AIRFLOW__API__PORT": api_port,
         "AIRFLOW__API__BASE_URL": f"http://localhost:{api_port}",
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{api_port}/execution/",
@@ -59,6 +60,8 @@ def airflow_env(airflow_home: Path | None = None, base: dict[str, str] | None = 
     }
     for key, value in defaults.items():
         env.setdefault(key, value)
+    # `airflow standalone` starts its components as `airflow ...` found on PATH.
+    env["PATH"] = os.pathsep.join([str(ROOT / ".venv" / "bin"), env.get("PATH", "")])
     # `include` (domain code) and `devstack` import from the project root, like Astro's image.
     paths = [str(ROOT), env.get("PYTHONPATH", "")]
     env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
@@ -68,7 +71,7 @@ def airflow_env(airflow_home: Path | None = None, base: dict[str, str] | None = 
 def main(argv: list[str]) -> int:
     if argv[:1] == ["show"]:
         for key, value in sorted(airflow_env().items()):
-            if key.startswith("AIRFLOW") or key == "PYTHONPATH":
+            if key.startswith("AIRFLOW") or key in ("PYTHONPATH", "PATH"):
                 print(f"export {key}={shlex.quote(value)}")
         return 0
     if argv[:1] == ["exec"] and len(argv) > 1:

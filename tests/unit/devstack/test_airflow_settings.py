@@ -57,7 +57,10 @@ def test_connection_fields_are_typed_after_expansion(tmp_path):
             "connections: [{conn_id: a, conn_type: http, conn_port: eighty}]",
             r"airflow\.connections\[0\] \(a\)\.conn_port: expected an integer, got 'eighty'",
         ),
-        ("connections: [{conn_id: a, conn_type: http, hostname: x}]", r"airflow\.connections\[0\] \(a\): unknown field\(s\) \['hostname'\]"),
+        (
+            "connections: [{conn_id: a, conn_type: http, hostname: x}]",
+            r"airflow\.connections\[0\] \(a\): unknown field\(s\) \['hostname'\]",
+        ),
         (
             "connections: [{conn_id: a, conn_type: http}, {conn_id: a, conn_type: http}]",
             r"airflow\.connections\[1\] \(a\): conn_id declared twice",
