@@ -8,7 +8,7 @@ SERVICES := $(PY) -m devstack.services
 
 .DEFAULT_GOAL := help
 .PHONY: help setup services-up services-down services-status airflow mlflow settings \
-        demo test test-fast lint bench clean
+        demo test lint bench lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -31,14 +31,18 @@ settings: services-up ## load airflow_settings.yaml (connections, pools, variabl
 airflow: settings ## local Airflow (api-server, scheduler, dag-processor, triggerer) with the UI on :8080
 	bin/airflow-standalone
 
-mlflow: services-up ## the MLflow UI on the local tracking server
+mlflow: services-up ## the MLflow UI (the local tracking server started by services-up)
 	@$(SERVICES) url mlflow
 
 demo: services-up ## the whole pipeline on embedded defaults
 	$(PY) -m devstack.demo
 
-test: ## the full test suite (starts the services it needs)
-	$(PY) -m pytest
+test: ## the full test suite (starts the services it needs, stops those it started)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lock: ## re-pin constraints.txt from the current .venv after changing requirements*.txt
+	(echo "# Lock of every package in the environment, made by 'make lock' (pip freeze); installs use it as -c."; \
+	 $(VENV)/bin/pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/') > constraints.txt
 
 lint: ## ruff on everything
 	$(VENV)/bin/ruff check .
