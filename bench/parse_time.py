@@ -1,6 +1,8 @@
-"""DAG parse time: each file of `dags/` imported in a warm interpreter (Airflow already
-imported, as in the DAG processor), best and median of several parses, plus which heavy
-modules parsing pulled in. Target: under 50 ms per file, no heavy import.
+"""DAG parse time: each file of `dags/` imported in a warm interpreter, as the DAG
+processor does it: Airflow loaded, and the `airflow.*` modules the file imports
+pre-imported (`[dag_processor] parsing_pre_import_modules`, on by default). Reports the
+first parse (which pays for the project's own imports) and the median of several, plus
+which heavy modules parsing pulled in. Target: under 50 ms per file, no heavy import.
 
     python -m bench.parse_time [--repeat 7]
 """
@@ -40,8 +42,12 @@ def measure(repeat: int) -> dict:
     """Runs inside the Airflow environment (see main): returns timings per file."""
     _warm_up()
 
+    from airflow.utils.file import iter_airflow_imports
+
     results = {}
     for path in sorted((ROOT / "dags").glob("*.py")):
+        for module in iter_airflow_imports(str(path)):
+            importlib.import_module(module)
         times = []
         for i in range(repeat):
             spec = importlib.util.spec_from_file_location(f"bench_dag_{path.stem}_{i}", path)
@@ -66,17 +72,17 @@ def run(repeat: int = 7) -> list[dict]:
     data = json.loads(out.stdout.strip().splitlines()[-1])
     rows = [
         {
-            "figure": f"parse {name} (median of {repeat}; first {t['first_ms']:.1f} ms)",
-            "project": f"{t['median_ms']:.1f} ms",
+            "figure": f"parse {name}: first parse (median of {repeat}: {t['median_ms']:.1f} ms)",
+            "project": f"{t['first_ms']:.1f} ms",
             "reference": f"{TARGET_MS:.0f} ms target",
-            "ratio": f"{t['median_ms'] / TARGET_MS:.2f}",
+            "ratio": f"{t['first_ms'] / TARGET_MS:.2f}",
         }
         for name, t in data["files"].items()
     ]
-    total = sum(t["median_ms"] for t in data["files"].values())
+    total = sum(t["first_ms"] for t in data["files"].values())
     rows.append(
         {
-            "figure": f"parse all {len(data['files'])} DAG files",
+            "figure": f"first parse of all {len(data['files'])} DAG files",
             "project": f"{total:.1f} ms",
             "reference": f"{TARGET_MS * len(data['files']):.0f} ms target",
             "ratio": f"{total / (TARGET_MS * max(len(data['files']), 1)):.2f}",

@@ -30,6 +30,7 @@ for dag_id, dag in bag.dags.items():
             t.task_id: {
                 "owner": t.owner,
                 "retries": t.retries,
+                "doc_md": t.doc_md or "",
                 "on_failure_callback": [getattr(c, "__name__", repr(c)) for c in (t.on_failure_callback or [])],
                 "on_retry_callback": [getattr(c, "__name__", repr(c)) for c in (t.on_retry_callback or [])],
             }
@@ -79,6 +80,7 @@ def test_every_task_has_an_owner_retries_and_alert_callbacks(parsed):
         for task_id, task in dag["tasks"].items():
             where = f"{dag_id}.{task_id}"
             assert task["owner"] not in ("", "airflow"), f"{where}: set a real owner"
-            assert task["retries"] >= 2, f"{where}: retries {task['retries']} < 2"
+            # Fewer retries are allowed when the task's doc says why ("Retries: ...").
+            assert task["retries"] >= 2 or "Retries:" in task["doc_md"], f"{where}: retries {task['retries']} < 2"
             assert "on_failure" in task["on_failure_callback"], f"{where}: no failure alert"
             assert "on_retry" in task["on_retry_callback"], f"{where}: no retry alert"

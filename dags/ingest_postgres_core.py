@@ -1,0 +1,63 @@
+"""
+### Ingest the core banking tables from Postgres
+
+Daily, for each table with an extract query in `include/sql/extract/core/`
+(customers, accounts, statements, repayments), lands the rows whose `updated_at`
+falls inside the run's data interval as `raw/core/<table>/ds=<interval start>/` in the
+lake: Parquet files plus a `_manifest.json` recording the interval, row count,
+schema and checksum. One task per table, each publishing the Asset `raw/core/<table>`.
+
+- **Idempotent and backfillable:** the extract window is the data interval, so
+  re-running a day replaces that day's partition, and a backfill over any range lands
+  what the daily runs did (`bin/airflow backfill create --dag-id ingest_postgres_core ...`).
+- **Crash-safe:** a partition becomes visible only when its manifest is written; the
+  table's watermark (`raw/core/<table>/_watermark.json`) moves only after that.
+- **Bounded memory:** rows stream from Postgres as Arrow batches (ADBC) into Parquet.
+
+Source: connection `core_postgres`. Lake: variable `lake_root`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import CronDataIntervalTimetable, dag, task
+
+from include.ingestion.catalog import postgres_tables
+from orchestration.assets import lake_asset
+from orchestration.defaults import task_defaults
+
+SCHEMA = "core"
+
+
+@dag(
+    # 01:00 UTC: the previous day's interval [00:00, 24:00) has closed and committed.
+    schedule=CronDataIntervalTimetable("0 1 * * *", timezone="UTC"),
+    start_date=datetime(2026, 5, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=task_defaults(owner="data-eng"),
+    dagrun_timeout=timedelta(hours=2),
+    tags=["ingestion", "postgres", "core"],
+    doc_md=__doc__,
+)
+def ingest_postgres_core():
+    @task(execution_timeout=timedelta(minutes=45))
+    def land_table(table: str, data_interval_start=None, data_interval_end=None, **context) -> dict:
+        """Extract the table's rows changed in the data interval and publish them to the raw zone."""
+        from airflow.providers.postgres.hooks.postgres import PostgresHook
+
+        from include.ingestion.postgres import land_table as land
+        from orchestration.lake import lake, written_by
+
+        uri = PostgresHook(postgres_conn_id="core_postgres").get_uri()
+        landed = land(
+            lake(), uri, SCHEMA, table, data_interval_start, data_interval_end, written_by=written_by(context)
+        )
+        return landed.as_dict()
+
+    for table in postgres_tables(SCHEMA):
+        land_table.override(task_id=f"land_{table}", outlets=[lake_asset("raw", SCHEMA, table)])(table=table)
+
+
+ingest_postgres_core()

@@ -1,0 +1,230 @@
+"""Each source lands in the lake exactly as the source holds it: row counts match,
+re-runs change nothing, and failures leave nothing half-published."""
+
+import io
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import psycopg
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from devstack.webhdfs_double import WebHdfsDouble
+from include import lake as lk
+from include.ingestion import bureau, hdfs_archive
+from include.ingestion import postgres as pg_ingest
+
+pytestmark = pytest.mark.integration
+
+WRITTEN_BY = {"dag_id": "test", "run_id": "test"}
+
+
+@pytest.fixture
+def lake(tmp_path):
+    return lk.Lake.from_uri(f"file://{tmp_path / 'lake'}")
+
+
+# ---------------------------------------------------------------- Postgres
+
+
+@pytest.fixture
+def core_rows(stack, settings):
+    """Customers changed on two days of 2001 (far from any demo data), removed afterwards."""
+    conn = settings.connections["core_postgres"]
+    dsn = f"postgresql://{conn.login}@{conn.host}:{conn.port}/{conn.schema}"
+    base = 9_000_000_000 + uuid.uuid4().int % 1_000_000 * 100
+    day1, day2 = datetime(2001, 3, 1, tzinfo=UTC), datetime(2001, 3, 2, tzinfo=UTC)
+    rows = [(base + i, day1 + timedelta(hours=i)) for i in range(30)] + [
+        (base + 100 + i, day2 + timedelta(minutes=i)) for i in range(5)
+    ]
+    with (
+        psycopg.connect(dsn) as db,
+        db.cursor().copy(
+            "copy core.customers (customer_id, birth_date, income, employment_status, region, created_at, updated_at)"
+            " from stdin"
+        ) as copy,
+    ):
+        for customer_id, updated in rows:
+            copy.write_row((customer_id, date(1980, 1, 1), 50_000, "employed", "DE-BY", updated, updated))
+    yield dsn, day1, day2, [r[0] for r in rows]
+    with psycopg.connect(dsn) as db:
+        db.execute("delete from core.customers where customer_id >= %s and customer_id < %s", [base, base + 200])
+
+
+def test_postgres_day_lands_exactly_the_rows_changed_in_its_interval(lake, core_rows):
+    dsn, day1, day2, _ = core_rows
+    landed = pg_ingest.land_table(lake, dsn, "core", "customers", day1, day2, written_by=WRITTEN_BY)
+    table = lk.read_partition(lake, lake.partition("raw", "core", "customers", ds=day1.date()))
+    assert landed.rows == table.num_rows == 24  # hours 0..23 of day 1; hours 24..29 belong to day 2
+    assert table.schema.field("income").type == pa.float64()
+    assert table.schema.field("updated_at").type == pa.timestamp("us", tz="UTC")
+    manifest = lk.read_manifest(lake, lake.partition("raw", "core", "customers", ds=day1.date()))
+    assert manifest.source_position["until"] == day2.isoformat()
+
+
+def test_postgres_rerun_of_a_day_replaces_it_without_duplicates(lake, core_rows):
+    dsn, _, day2, ids = core_rows
+    ref = lake.partition("raw", "core", "customers", ds=day2.date())
+    first = pg_ingest.land_table(lake, dsn, "core", "customers", day2, day2 + timedelta(days=1), written_by=WRITTEN_BY)
+    again = pg_ingest.land_table(lake, dsn, "core", "customers", day2, day2 + timedelta(days=1), written_by=WRITTEN_BY)
+    assert first.rows == again.rows == 11  # 6 late hours of the first batch + 5 of day 2
+    landed_ids = lk.read_partition(lake, ref).column("customer_id").to_pylist()
+    assert sorted(landed_ids) == sorted(ids[24:])
+    assert len(lk.verify_partition(lake, ref).files) == 1
+
+
+def test_postgres_empty_interval_lands_a_typed_empty_partition(lake, core_rows):
+    dsn, *_ = core_rows
+    quiet = datetime(2001, 1, 1, tzinfo=UTC)
+    landed = pg_ingest.land_table(lake, dsn, "core", "customers", quiet, quiet + timedelta(days=1), written_by={})
+    assert landed.rows == 0
+    table = lk.read_partition(lake, lake.partition("raw", "core", "customers", ds=quiet.date()))
+    assert "customer_id" in table.schema.names
+
+
+def test_postgres_crash_before_publish_leaves_the_watermark_and_lake_unmoved(lake, core_rows, monkeypatch):
+    dsn, day1, day2, _ = core_rows
+    pg_ingest.land_table(lake, dsn, "core", "customers", day1, day2, written_by=WRITTEN_BY)
+    watermark = pg_ingest.read_watermark(lake, "core", "customers")
+
+    def crash(*args, **kwargs):
+        raise RuntimeError("worker killed between extract and publish")
+
+    monkeypatch.setattr(lk, "write_partition", crash)
+    with pytest.raises(RuntimeError, match="killed"):
+        pg_ingest.land_table(lake, dsn, "core", "customers", day2, day2 + timedelta(days=1), written_by=WRITTEN_BY)
+    assert pg_ingest.read_watermark(lake, "core", "customers") == watermark == day2
+    assert lk.list_partitions(lake, "raw", "core", "customers") == [day1.date()]
+
+
+def test_postgres_backfill_of_an_old_day_does_not_move_the_watermark_back(lake, core_rows):
+    dsn, day1, day2, _ = core_rows
+    pg_ingest.land_table(lake, dsn, "core", "customers", day2, day2 + timedelta(days=1), written_by=WRITTEN_BY)
+    pg_ingest.land_table(lake, dsn, "core", "customers", day1, day2, written_by=WRITTEN_BY)
+    assert pg_ingest.read_watermark(lake, "core", "customers") == day2 + timedelta(days=1)
+
+
+def test_postgres_empty_interval_is_refused(lake, core_rows):
+    dsn, day1, *_ = core_rows
+    with pytest.raises(pg_ingest.ExtractError, match="empty data interval"):
+        pg_ingest.land_table(lake, dsn, "core", "customers", day1, day1, written_by={})
+
+
+# ---------------------------------------------------------------- S3 bureau
+
+GOOD_CSV = (
+    b"customer_id,bureau_score,open_loans,total_debt,max_dpd_12m,inquiries_6m\n1,700,2,1500.5,0,1\n2,650,1,300,30,0\n"
+)
+
+
+@pytest.fixture
+def partner(stack, settings):
+    import boto3
+
+    conn = settings.connections["partner_s3"]
+    client = boto3.client(
+        "s3",
+        endpoint_url=conn.extra["endpoint_url"],
+        aws_access_key_id=conn.login,
+        aws_secret_access_key=conn.password,
+        region_name=conn.extra["region_name"],
+    )
+    bucket = f"partner-test-{uuid.uuid4().hex[:8]}"
+    client.create_bucket(Bucket=bucket)
+    yield client, bucket
+    for obj in client.list_objects_v2(Bucket=bucket).get("Contents", []):
+        client.delete_object(Bucket=bucket, Key=obj["Key"])
+    client.delete_bucket(Bucket=bucket)
+
+
+def test_bureau_file_lands_typed_with_key_and_etag_in_the_manifest(lake, partner):
+    client, bucket = partner
+    ds = date(2026, 11, 20)
+    etag = client.put_object(Bucket=bucket, Key=bureau.object_key(ds), Body=GOOD_CSV)["ETag"].strip('"')
+    landed = bureau.land_bureau_file(lake, client, bucket, ds, written_by=WRITTEN_BY)
+    ref = lake.partition("raw", "partner", "bureau", ds=ds)
+    assert landed["rows"] == 2
+    assert lk.read_partition(lake, ref).schema == bureau.SCHEMA
+    position = lk.read_manifest(lake, ref).source_position
+    assert (position["key"], position["etag"], position["size"]) == (bureau.object_key(ds), etag, len(GOOD_CSV))
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b"", "empty file"),
+        (b"customer_id,bureau_score,open_loans,total_debt,max_dpd_12m\n1,700,2,1.5,0\n", "'inquiries_6m'"),
+        (GOOD_CSV.replace(b"1,700", b"1,abc"), "invalid value 'abc'"),
+        (GOOD_CSV[:-9], "Expected 6 columns"),
+        (b"\x00\x01\xff garbage", "does not match the bureau file contract"),
+    ],
+    ids=["empty", "missing-column", "wrong-type", "truncated", "garbage"],
+)
+def test_bureau_file_breaking_the_contract_fails_clearly_and_publishes_nothing(lake, partner, body, problem):
+    client, bucket = partner
+    ds = date(2026, 11, 21)
+    client.put_object(Bucket=bucket, Key=bureau.object_key(ds), Body=body)
+    with pytest.raises(bureau.BureauFileError, match=problem) as raised:
+        bureau.land_bureau_file(lake, client, bucket, ds, written_by=WRITTEN_BY)
+    assert bureau.object_key(ds) in str(raised.value)
+    assert not lk.partition_exists(lake, lake.partition("raw", "partner", "bureau", ds=ds))
+
+
+# ---------------------------------------------------------------- HDFS archive
+
+
+@pytest.fixture
+def hdfs(tmp_path):
+    import hdfs as hdfs_client
+
+    with WebHdfsDouble(tmp_path / "hdfs") as double:
+        yield hdfs_client.InsecureClient(double.url, user="airflow")
+
+
+def month_of_events(rows: int) -> bytes:
+    table = pa.table(
+        {
+            "txn_id": [f"t{i}" for i in range(rows)],
+            "account_id": pa.array(range(rows), pa.int64()),
+            "event_time": pa.array([datetime(2026, 5, 1, tzinfo=UTC)] * rows, pa.timestamp("us", tz="UTC")),
+            "amount": pa.array([1.5] * rows),
+        }
+    )
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    return buffer.getvalue()
+
+
+def test_archive_month_lands_every_file_with_paths_and_sizes_in_the_manifest(lake, hdfs):
+    folder = hdfs_archive.month_folder(hdfs_archive.ARCHIVE_ROOT, date(2026, 5, 1))
+    hdfs.write(f"{folder}/part-00000.parquet", data=month_of_events(100))
+    hdfs.write(f"{folder}/part-00001.parquet", data=month_of_events(50))
+    hdfs.write(f"{folder}/_SUCCESS", data=b"")
+    landed = hdfs_archive.land_archive_month(lake, hdfs, date(2026, 5, 17), written_by=WRITTEN_BY)
+    ref = lake.partition("raw", "archive", "transactions", ds=date(2026, 5, 1))
+    assert landed["rows"] == lk.read_partition(lake, ref).num_rows == 150
+    files = lk.read_manifest(lake, ref).source_position["files"]
+    assert [f["path"].rsplit("/", 1)[1] for f in files] == ["part-00000.parquet", "part-00001.parquet"]
+    assert all(f["length"] > 0 and f["modification_time"] > 0 for f in files)
+
+
+def test_missing_archive_month_fails_naming_the_hdfs_path(lake, hdfs):
+    with pytest.raises(hdfs_archive.ArchiveError, match=r"2026-04 is missing: /data/archive/transactions/year=2026/"):
+        hdfs_archive.land_archive_month(lake, hdfs, date(2026, 4, 1), written_by=WRITTEN_BY)
+
+
+def test_in_flight_upload_is_never_read(lake, hdfs):
+    folder = hdfs_archive.month_folder(hdfs_archive.ARCHIVE_ROOT, date(2026, 6, 1))
+    hdfs.write(f"{folder}/part-00000.parquet", data=month_of_events(10))
+    hdfs.write(f"{folder}/part-00001.parquet._COPYING_", data=month_of_events(7)[:100])
+    landed = hdfs_archive.land_archive_month(lake, hdfs, date(2026, 6, 1), written_by=WRITTEN_BY)
+    assert landed["rows"] == 10
+
+
+def test_corrupt_archive_file_fails_and_publishes_nothing(lake, hdfs):
+    folder = hdfs_archive.month_folder(hdfs_archive.ARCHIVE_ROOT, date(2026, 7, 1))
+    hdfs.write(f"{folder}/part-00000.parquet", data=month_of_events(10)[:-40])
+    with pytest.raises(hdfs_archive.ArchiveError, match=r"part-00000\.parquet: not a readable Parquet file"):
+        hdfs_archive.land_archive_month(lake, hdfs, date(2026, 7, 1), written_by=WRITTEN_BY)
+    assert not lk.partition_exists(lake, lake.partition("raw", "archive", "transactions", ds=date(2026, 7, 1)))
