@@ -43,7 +43,7 @@ def ingest_hdfs_archive():
         from airflow.providers.apache.hdfs.hooks.webhdfs import WebHDFSHook
 
         from include.ingestion.hdfs_archive import land_archive_month as land
-        from orchestration.lake import lake, written_by
+        from orchestration.resources import lake, written_by
 
         client = WebHDFSHook(webhdfs_conn_id="webhdfs_default").get_conn()
         return land(lake(), client, data_interval_start.date(), written_by=written_by(context))

@@ -31,9 +31,9 @@ SCHEMA = "core"
 
 
 @dag(
-    # 01:00 UTC: the previous day's interval [00:00, 24:00) has closed and committed.
-    schedule=CronDataIntervalTimetable("0 1 * * *", timezone="UTC"),
-    start_date=datetime(2026, 5, 1),
+    # Calendar days [00:00, 24:00) UTC: partition ds=D holds the changes made on day D.
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=1,
     default_args=task_defaults(owner="data-eng"),
@@ -45,14 +45,17 @@ def ingest_postgres_core():
     @task(execution_timeout=timedelta(minutes=45))
     def land_table(table: str, data_interval_start=None, data_interval_end=None, **context) -> dict:
         """Extract the table's rows changed in the data interval and publish them to the raw zone."""
-        from airflow.providers.postgres.hooks.postgres import PostgresHook
-
         from include.ingestion.postgres import land_table as land
-        from orchestration.lake import lake, written_by
+        from orchestration.resources import lake, postgres_uri, written_by
 
-        uri = PostgresHook(postgres_conn_id="core_postgres").get_uri()
         landed = land(
-            lake(), uri, SCHEMA, table, data_interval_start, data_interval_end, written_by=written_by(context)
+            lake(),
+            postgres_uri("core_postgres"),
+            SCHEMA,
+            table,
+            data_interval_start,
+            data_interval_end,
+            written_by=written_by(context),
         )
         return landed.as_dict()
 

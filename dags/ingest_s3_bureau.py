@@ -31,9 +31,9 @@ BUREAU = lake_asset("raw", "partner", "bureau")
 
 
 @dag(
-    # The bureau delivers the previous day's file during the night.
-    schedule=CronDataIntervalTimetable("0 4 * * *", timezone="UTC"),
-    start_date=datetime(2026, 5, 1),
+    # Calendar days: the run for day D starts at midnight and the sensor waits for D's file.
+    schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
+    start_date=datetime(2026, 1, 1),
     catchup=False,
     max_active_runs=3,
     default_args=task_defaults(owner="data-eng"),
@@ -45,7 +45,8 @@ def ingest_s3_bureau():
         task_id="wait_for_bureau_file",
         aws_conn_id="partner_s3",
         bucket_name="{{ var.value.partner_drops_bucket }}",
-        bucket_key="bureau/dt={{ ds }}/bureau_{{ ds }}.csv",
+        # The interval start, not `ds`: a manual run's logical date is its interval's end.
+        bucket_key="bureau/dt={{ data_interval_start | ds }}/bureau_{{ data_interval_start | ds }}.csv",
         deferrable=True,
         poke_interval=300,
         timeout=timedelta(hours=12).total_seconds(),
@@ -54,19 +55,17 @@ def ingest_s3_bureau():
     )
 
     @task(outlets=[BUREAU], execution_timeout=timedelta(minutes=30))
-    def land_bureau_file(ds=None, **context) -> dict:
+    def land_bureau_file(data_interval_start=None, **context) -> dict:
         """Convert the day's CSV to typed Parquet in the raw zone, with key, ETag and size in the manifest."""
-        from datetime import date
-
         from airflow.providers.amazon.aws.hooks.s3 import S3Hook
         from airflow.sdk import Variable
 
         from include.ingestion.bureau import land_bureau_file as land
-        from orchestration.lake import lake, written_by
+        from orchestration.resources import lake, written_by
 
         client = S3Hook(aws_conn_id="partner_s3").get_conn()
         bucket = Variable.get("partner_drops_bucket")
-        return land(lake(), client, bucket, date.fromisoformat(ds), written_by=written_by(context))
+        return land(lake(), client, bucket, data_interval_start.date(), written_by=written_by(context))
 
     wait_for_file >> land_bureau_file()
 

@@ -1,7 +1,7 @@
 """The lake and source endpoints as configured in Airflow (variable `lake_root`, connections).
 
 Tasks call these at run time: the same task code reads a local `file://` lake or an
-`s3://` one depending on configuration only.
+`s3://` one, a local Postgres or a managed one, depending on configuration only.
 """
 
 from __future__ import annotations
@@ -27,6 +27,17 @@ def lake():
         secret_key=conn.password,
         region=extra.get("region_name"),
     )
+
+
+def postgres_uri(conn_id: str) -> str:
+    """A libpq URI for the connection (what ADBC takes; PostgresHook.get_uri adds a SQLAlchemy dialect)."""
+    from urllib.parse import quote
+
+    from airflow.sdk import BaseHook
+
+    conn = BaseHook.get_connection(conn_id)
+    auth = quote(conn.login or "", safe="") + (f":{quote(conn.password, safe='')}" if conn.password else "")
+    return f"postgresql://{auth}@{conn.host}:{conn.port or 5432}/{quote(conn.schema or '', safe='')}"
 
 
 def written_by(context: dict[str, Any]) -> dict[str, Any]:

@@ -1,0 +1,112 @@
+"""The ingestion DAGs, run by Airflow itself (`bin/airflow dags test`) against the
+local services, land what the sources hold for their data interval."""
+
+import io
+import subprocess
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import psycopg
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from include import lake as lk
+from include.ingestion import bureau, hdfs_archive
+from tests.conftest import ROOT, airflow_subprocess_env
+
+pytestmark = [pytest.mark.integration, pytest.mark.airflow]
+
+
+@pytest.fixture
+def lake_root(tmp_path):
+    return f"file://{tmp_path / 'lake'}"
+
+
+def dags_test(dag_id: str, logical_date: str, lake_root: str) -> str:
+    result = subprocess.run(
+        [str(ROOT / "bin" / "airflow"), "dags", "test", dag_id, logical_date],
+        env=airflow_subprocess_env(AIRFLOW_VAR_LAKE_ROOT=lake_root),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-4000:]
+    return result.stdout + result.stderr
+
+
+def test_ingest_postgres_core_lands_each_table_for_its_day(airflow_db, stack, settings, lake_root):
+    conn = settings.connections["core_postgres"]
+    dsn = f"postgresql://{conn.login}@{conn.host}:{conn.port}/{conn.schema}"
+    day = datetime(2030, 4, 1, tzinfo=UTC)  # after the DAG start, clear of any demo data
+    base = 9_100_000_000 + uuid.uuid4().int % 1_000_000 * 100
+    with psycopg.connect(dsn) as db:
+        for i in range(7):
+            updated = day + timedelta(hours=3 * i + 1)
+            db.execute(
+                "insert into core.customers (customer_id, birth_date, income, employment_status, region, created_at,"
+                " updated_at) values (%s, '1975-05-05', 42000, 'employed', 'DE-BE', %s, %s)",
+                [base + i, updated, updated],
+            )
+    try:
+        # A manual run covers the last complete interval before its date: 2030-04-01.
+        dags_test("ingest_postgres_core", "2030-04-02", lake_root)
+    finally:
+        with psycopg.connect(dsn) as db:
+            db.execute("delete from core.customers where customer_id between %s and %s", [base, base + 99])
+    lake = lk.Lake.from_uri(lake_root)
+    customers = lk.read_partition(lake, lake.partition("raw", "core", "customers", ds=day.date()))
+    assert sorted(customers.column("customer_id").to_pylist()) == [base + i for i in range(7)]
+    for table in ("accounts", "statements", "repayments"):  # nothing changed that day: typed, empty partitions
+        assert lk.read_manifest(lake, lake.partition("raw", "core", table, ds=day.date())).row_count == 0
+
+
+def test_ingest_s3_bureau_waits_for_the_file_then_lands_it(airflow_db, stack, settings, lake_root):
+    import boto3
+
+    conn = settings.connections["partner_s3"]
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=conn.extra["endpoint_url"],
+        aws_access_key_id=conn.login,
+        aws_secret_access_key=conn.password,
+        region_name=conn.extra["region_name"],
+    )
+    bucket, ds = settings.variables["partner_drops_bucket"], date(2030, 4, 2)
+    body = b"customer_id,bureau_score,open_loans,total_debt,max_dpd_12m,inquiries_6m\n7,710,1,99.5,0,2\n"
+    s3.put_object(Bucket=bucket, Key=bureau.object_key(ds), Body=body)
+    try:
+        dags_test("ingest_s3_bureau", (ds + timedelta(days=1)).isoformat(), lake_root)
+    finally:
+        s3.delete_object(Bucket=bucket, Key=bureau.object_key(ds))
+    lake = lk.Lake.from_uri(lake_root)
+    landed = lk.read_partition(lake, lake.partition("raw", "partner", "bureau", ds=ds))
+    assert landed.to_pylist() == [
+        {
+            "customer_id": 7,
+            "bureau_score": 710,
+            "open_loans": 1,
+            "total_debt": 99.5,
+            "max_dpd_12m": 0,
+            "inquiries_6m": 2,
+        }
+    ]
+
+
+def test_ingest_hdfs_archive_lands_the_interval_month(airflow_db, stack, settings, lake_root):
+    import hdfs
+
+    webhdfs = settings.connections["webhdfs_default"]
+    client = hdfs.InsecureClient(f"http://{webhdfs.host}:{webhdfs.port}", user=webhdfs.login)
+    folder = hdfs_archive.month_folder(hdfs_archive.ARCHIVE_ROOT, date(2030, 3, 1))
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"txn_id": ["a", "b", "c"], "amount": [1.0, 2.0, 3.0]}), buffer)
+    client.write(f"{folder}/part-00000.parquet", data=buffer.getvalue(), overwrite=True)
+    try:
+        # A manual run on 2030-04-02 06:00 covers the interval starting 2030-03-02: March.
+        dags_test("ingest_hdfs_archive", "2030-04-02T06:00:00+00:00", lake_root)
+    finally:
+        client.delete(folder, recursive=True)
+    lake = lk.Lake.from_uri(lake_root)
+    assert lk.read_partition(lake, lake.partition("raw", "archive", "transactions", ds=date(2030, 3, 1))).num_rows == 3
