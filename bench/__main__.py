@@ -6,10 +6,10 @@ import platform
 import time
 from pathlib import Path
 
-from bench import parse_time
+from bench import ingest, parse_time
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.md"
-BENCHMARKS = {"DAG parse time": parse_time.run}
+BENCHMARKS = {"DAG parse time": parse_time.run, "Ingestion": ingest.run}
 
 
 def main() -> None:
