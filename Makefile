@@ -8,7 +8,7 @@ SERVICES := $(PY) -m devstack.services
 
 .DEFAULT_GOAL := help
 .PHONY: help setup services-up services-down services-status airflow mlflow settings \
-        demo test lint bench lock clean
+        seed demo test lint bench lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ airflow: settings ## local Airflow (api-server, scheduler, dag-processor, trigge
 
 mlflow: services-up ## the MLflow UI (the local tracking server started by services-up)
 	@$(SERVICES) url mlflow
+
+seed: services-up ## synthetic portfolio into Postgres core, Kafka, S3 bureau drops, HDFS archive (SEED_ARGS=...)
+	$(PY) -m devstack.seed $(SEED_ARGS)
 
 demo: services-up ## the whole pipeline on embedded defaults
 	$(PY) -m devstack.demo
