@@ -12,17 +12,22 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from devstack import services
+from devstack import airflow_settings, services
 
 ROOT = Path(__file__).resolve().parent.parent
 SUMMARY = ROOT / ".local" / "demo" / "summary.json"
+AIRFLOW_LOG = ROOT / ".local" / "log" / "demo-airflow.log"
+HISTORY_START = date(2026, 5, 1)  # the seeded history: the HDFS archive starts here
+INGESTION_DAGS = ["ingest_postgres_core", "ingest_s3_bureau", "ingest_hdfs_archive"]
 
 
 class DemoError(RuntimeError):
@@ -64,10 +69,221 @@ def stage_healthcheck(summary: dict) -> None:
     summary["platform"]["healthcheck"] = checked
 
 
+def stage_seed(summary: dict) -> None:
+    """Seed the sources with the synthetic portfolio (Postgres core, S3 bureau drops, HDFS archive)."""
+    start, end = date.fromisoformat(summary["dates"][0]), date.fromisoformat(summary["dates"][1])
+    argv = [
+        sys.executable,
+        "-m",
+        "devstack.seed",
+        "--customers",
+        str(summary["customers"]),
+        "--start",
+        min(HISTORY_START, start).isoformat(),
+        "--end",
+        end.isoformat(),
+        "--only",
+        "postgres,s3,hdfs",
+    ]
+    result = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT)
+    if result.returncode != 0:
+        raise DemoError(f"seeding failed:\n{result.stderr[-3000:]}")
+    seeded = json.loads(result.stdout)
+    print(f"    {json.dumps({k: v for k, v in seeded.items() if k != 'params'})[:400]}", flush=True)
+
+
+class AirflowScheduler:
+    """`airflow standalone` in the background for the backfills, unless one already answers."""
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen | None = None
+
+    def __enter__(self) -> AirflowScheduler:
+        if not services.http_ok("http://127.0.0.1:8080/api/v2/monitor/health"):
+            AIRFLOW_LOG.parent.mkdir(parents=True, exist_ok=True)
+            with AIRFLOW_LOG.open("ab") as log:
+                self.process = subprocess.Popen(
+                    [str(ROOT / "bin" / "airflow"), "standalone"],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=ROOT,
+                    start_new_session=True,
+                )
+            deadline = time.monotonic() + 180
+            while not self._healthy():
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise DemoError(f"Airflow did not become healthy; see {AIRFLOW_LOG}")
+                time.sleep(2)
+        return self
+
+    @staticmethod
+    def _healthy() -> bool:
+        try:
+            import urllib.request
+
+            with urllib.request.urlopen("http://127.0.0.1:8080/api/v2/monitor/health", timeout=2) as r:
+                health = json.load(r)
+            return all(health[c]["status"] == "healthy" for c in ("scheduler", "dag_processor", "triggerer"))
+        except (OSError, KeyError, ValueError):
+            return False
+
+    def __exit__(self, *exc: object) -> None:
+        if self.process is not None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=60)
+
+
+def _backfill_states(dag_id: str, first: date, last: date) -> list[str]:
+    """States of the DAG's backfill runs whose logical date falls in [first, last]."""
+    output = airflow("dags", "list-runs", dag_id, "-o", "json")
+    lines = output.splitlines()
+    runs = json.loads(next((line for line in lines if line.startswith("[")), "[]"))
+    return [
+        r["state"]
+        for r in runs
+        if r["run_id"].startswith("backfill__") and first <= date.fromisoformat(r["logical_date"][:10]) <= last
+    ]
+
+
+def stage_ingestion(summary: dict) -> None:
+    """Backfill the ingestion DAGs over the demo window with the scheduler running, then count rows."""
+    start, end = date.fromisoformat(summary["dates"][0]), date.fromisoformat(summary["dates"][1])
+    windows = {
+        "ingest_postgres_core": (start, end),
+        "ingest_s3_bureau": (start, end),
+        # Monthly intervals start on the 2nd: cover every month of the seeded history.
+        "ingest_hdfs_archive": (min(HISTORY_START, start).replace(day=2), end.replace(day=1)),
+    }
+    # Backfills are created before the scheduler starts: with SQLite metadata, a CLI write
+    # racing the scheduler's transactions fails with "database is locked".
+    airflow("dags", "reserialize")
+    for dag_id, (first, last) in windows.items():
+        airflow("dags", "unpause", dag_id)
+        airflow(
+            "backfill",
+            "create",
+            "--dag-id",
+            dag_id,
+            "--from-date",
+            first.isoformat(),
+            "--to-date",
+            last.isoformat(),
+            "--max-active-runs",
+            "2",
+            "--reprocess-behavior",
+            "completed",
+        )
+    with AirflowScheduler():
+        deadline = time.monotonic() + 1200
+        while True:
+            states = {dag_id: _backfill_states(dag_id, *window) for dag_id, window in windows.items()}
+            pending = sum(s not in ("success", "failed") for runs in states.values() for s in runs)
+            print(f"    backfills: {pending} runs pending", flush=True)
+            if pending == 0:
+                break
+            if time.monotonic() > deadline:
+                raise DemoError("backfills did not finish within 20 minutes; see the Airflow UI (make airflow)")
+            time.sleep(15)
+    failed = {dag_id: runs.count("failed") for dag_id, runs in states.items() if "failed" in runs}
+    if failed:
+        raise DemoError(f"failed backfill runs: {failed}; see {AIRFLOW_LOG} and the Airflow UI")
+    summary["ingestion"] = count_rows(start, end)
+
+
+def count_rows(start: date, end: date) -> dict:
+    """Rows in each source for the window against rows in the lake's raw partitions."""
+    import psycopg
+
+    from include import lake as lk
+
+    settings = airflow_settings.load()
+    lake = lk.Lake.from_uri(settings.variables["lake_root"])
+    conn = settings.connections["core_postgres"]
+    counts = {}
+    since, until = datetime.combine(start, datetime.min.time(), UTC), datetime.combine(end, datetime.min.time(), UTC)
+    with psycopg.connect(host=conn.host, port=conn.port, user=conn.login, dbname=conn.schema) as db:
+        for table in ("customers", "accounts", "statements", "repayments"):
+            source = db.execute(
+                f"select count(*) from core.{table} where updated_at >= %s and updated_at < %s",
+                [since, until + timedelta(days=1)],
+            ).fetchone()[0]
+            days = [d for d in lk.list_partitions(lake, "raw", "core", table) if start <= d <= end]
+            landed = sum(lk.read_manifest(lake, lake.partition("raw", "core", table, ds=d)).row_count for d in days)
+            counts[f"postgres.core.{table}"] = {"source_rows": source, "lake_rows": landed, "partitions": len(days)}
+    counts["s3.bureau"] = _bureau_counts(settings, lake, start, end)
+    closed_months = [
+        date(y, m, 1)
+        for y in range(HISTORY_START.year, end.year + 1)
+        for m in range(1, 13)
+        if HISTORY_START <= date(y, m, 1) < end.replace(day=1)
+    ]
+    counts["hdfs.archive"] = _archive_counts(settings, lake, closed_months)
+    return counts
+
+
+def _lake_rows(lake, parts: tuple[str, ...], days: list[date]) -> int:
+    from include import lake as lk
+
+    return sum(lk.read_manifest(lake, lake.partition("raw", *parts, ds=d)).row_count for d in days)
+
+
+def _bureau_counts(settings, lake, start: date, end: date) -> dict:
+    """Data rows of the window's bureau files in S3 against the landed rows."""
+    import boto3
+
+    from include import lake as lk
+    from include.ingestion.bureau import object_key
+
+    conn = settings.connections["partner_s3"]
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=conn.extra["endpoint_url"],
+        aws_access_key_id=conn.login,
+        aws_secret_access_key=conn.password,
+        region_name=conn.extra["region_name"],
+    )
+    bucket = settings.variables["partner_drops_bucket"]
+    days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
+    source = sum(s3.get_object(Bucket=bucket, Key=object_key(d))["Body"].read().count(b"\n") - 1 for d in days)
+    landed = [d for d in lk.list_partitions(lake, "raw", "partner", "bureau") if start <= d <= end]
+    return {
+        "source_rows": source,
+        "lake_rows": _lake_rows(lake, ("partner", "bureau"), landed),
+        "partitions": len(landed),
+    }
+
+
+def _archive_counts(settings, lake, months: list[date]) -> dict:
+    """Rows of the closed archive months on HDFS (Parquet footers) against the landed months."""
+    import io
+
+    import hdfs
+    import pyarrow.parquet as pq
+
+    from include import lake as lk
+    from include.ingestion.hdfs_archive import ARCHIVE_ROOT, list_month
+
+    conn = settings.connections["webhdfs_default"]
+    client = hdfs.InsecureClient(f"http://{conn.host}:{conn.port}", user=conn.login)
+    source = 0
+    for month in months:
+        for file in list_month(client, ARCHIVE_ROOT, month):
+            with client.read(file.path) as reader:
+                source += pq.ParquetFile(io.BytesIO(reader.read())).metadata.num_rows
+    landed = [m for m in lk.list_partitions(lake, "raw", "archive", "transactions") if m in months]
+    return {
+        "source_rows": source,
+        "lake_rows": _lake_rows(lake, ("archive", "transactions"), landed),
+        "partitions": len(landed),
+    }
+
+
 STAGES: list[tuple[str, Callable[[dict], None]]] = [
     ("services", stage_services),
     ("airflow", stage_airflow),
     ("healthcheck", stage_healthcheck),
+    ("seed", stage_seed),
+    ("ingestion", stage_ingestion),
 ]
 
 
@@ -75,9 +291,10 @@ def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--end", type=date.fromisoformat, default=date.today() - timedelta(days=1))
     parser.add_argument("--days", type=int, default=14)
+    parser.add_argument("--customers", type=int, default=50_000)
     args = parser.parse_args(argv)
     start = args.end - timedelta(days=args.days - 1)
-    summary: dict = {"dates": [start.isoformat(), args.end.isoformat()], "seconds": {}}
+    summary: dict = {"dates": [start.isoformat(), args.end.isoformat()], "customers": args.customers, "seconds": {}}
     print(f"demo: {start} .. {args.end}", flush=True)
     for name, stage in STAGES:
         print(f"==> {name}: {stage.__doc__.splitlines()[0]}", flush=True)
