@@ -9,10 +9,12 @@ Writers put data files under attempt-unique names, then publish `_manifest.json`
 atomic step (the commit), then delete whatever the manifest does not list. Readers open
 only listed files, and a partition without a manifest does not exist. So a writer killed
 anywhere leaves nothing partial visible, and re-running a day replaces that day. The
-details are in `writer`'s docstring. Plain Python: no Airflow import, so tasks, scripts
-and tests call it alike and pass `ref.uri` strings between them.
+details are in `writer`'s docstring; `append` adds offset ranges of a stream (Kafka) to
+a partition with the same protocol, each range at most once. Plain Python: no Airflow
+import, so tasks, scripts and tests call it alike and pass `ref.uri` strings between them.
 """
 
+from include.lake.append import OffsetRange, PartitionAppend, append_range
 from include.lake.errors import LakeError, PartitionCorruptError, PartitionNotFoundError
 from include.lake.manifest import DataFile, Manifest, detect_code_version
 from include.lake.moves import copy_partition, delete_partition, move_partition
@@ -34,9 +36,12 @@ __all__ = [
     "Lake",
     "LakeError",
     "Manifest",
+    "OffsetRange",
+    "PartitionAppend",
     "PartitionCorruptError",
     "PartitionNotFoundError",
     "PartitionRef",
+    "append_range",
     "copy_partition",
     "data_file_uris",
     "delete_partition",

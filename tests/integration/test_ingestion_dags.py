@@ -110,3 +110,35 @@ def test_ingest_hdfs_archive_lands_the_interval_month(airflow_db, stack, setting
         client.delete(folder, recursive=True)
     lake = lk.Lake.from_uri(lake_root)
     assert lk.read_partition(lake, lake.partition("raw", "archive", "transactions", ds=date(2030, 3, 1))).num_rows == 3
+
+
+def test_ingest_kafka_transactions_lands_new_events_once(airflow_db, stack, settings, lake_root):
+    import json
+
+    from confluent_kafka import Producer
+
+    kafka = settings.connections["kafka_default"].extra
+    producer = Producer({"bootstrap.servers": kafka["bootstrap.servers"]})
+    txn_ids = [f"dagtest-{uuid.uuid4()}" for _ in range(50)]
+    for i, txn_id in enumerate(txn_ids):
+        event = {
+            "schema_version": 1,
+            "txn_id": txn_id,
+            "account_id": 10 + i % 5,
+            "event_time": f"2030-05-01T10:{i % 60:02d}:00.000Z",
+            "amount": 12.5,
+            "currency": "EUR",
+            "mcc": "5411",
+            "channel": "pos",
+            "country": "DE",
+            "declined": False,
+        }
+        producer.produce("card-transactions", key=str(event["account_id"]), value=json.dumps(event))
+    assert producer.flush(10) == 0
+
+    dags_test("ingest_kafka_transactions", "2030-05-01T12:00:00+00:00", lake_root)
+    lake = lk.Lake.from_uri(lake_root)
+    landed = lk.read_partition(lake, lake.partition("raw", "cards", "card_transactions", ds=date(2030, 5, 1)))
+    ids = landed.column("txn_id").to_pylist()
+    assert set(txn_ids) <= set(ids)
+    assert len(ids) == len(set(ids))
