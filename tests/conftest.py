@@ -52,6 +52,16 @@ def airflow_subprocess_env(**extra: str) -> dict[str, str]:
     return {**os.environ, "PYTHONUNBUFFERED": "1", **extra}
 
 
+def isolated_airflow_env(home: Path, **extra: str) -> dict[str, str]:
+    """The environment of an Airflow with its own home and metadata database at `home`.
+
+    For tests that run the scheduler: nothing from other tests' runs can be in its way.
+    Connections and variables still come from the AIRFLOW_CONN_* / AIRFLOW_VAR_* variables.
+    """
+    base = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW__") and k != "AIRFLOW_HOME"}
+    return {**airflow_env(home, base=base), "PYTHONUNBUFFERED": "1", **extra}
+
+
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
     """A migrated metadata database in the test Airflow home."""

@@ -1,0 +1,143 @@
+"""A backfill over 7 days, run by the scheduler, lands exactly what 7 daily runs land."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+import uuid
+from datetime import UTC, date, datetime, timedelta
+
+import psycopg
+import pytest
+
+from include import lake as lk
+from tests.conftest import ROOT, airflow_subprocess_env, isolated_airflow_env
+
+pytestmark = [pytest.mark.integration, pytest.mark.airflow]
+
+DAYS = [date(2026, 1, 5) + timedelta(days=i) for i in range(7)]  # after the DAG start, before any demo data
+API_PORT = "18080"  # not 8080, where a developer's `make airflow` may run
+
+
+def bin_airflow(*args: str, env: dict) -> str:
+    result = subprocess.run(
+        [str(ROOT / "bin" / "airflow"), *args], env=env, capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    return result.stdout
+
+
+@pytest.fixture
+def changed_customers(stack, settings):
+    """A few customers changed on each of the 7 days, removed afterwards."""
+    conn = settings.connections["core_postgres"]
+    dsn = f"postgresql://{conn.login}@{conn.host}:{conn.port}/{conn.schema}"
+    base = 9_200_000_000 + uuid.uuid4().int % 1_000_000 * 1000
+    expected = {day: {base + 100 * n + i for i in range(n + 3)} for n, day in enumerate(DAYS)}
+    with psycopg.connect(dsn) as db:
+        for n, day in enumerate(DAYS):
+            for i in range(n + 3):
+                updated = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=2 * i, minutes=n)
+                db.execute(
+                    "insert into core.customers (customer_id, birth_date, income, employment_status, region,"
+                    " created_at, updated_at) values (%s, '1990-01-01', 30000, 'student', 'DE-HH', %s, %s)",
+                    [base + 100 * n + i, updated, updated],
+                )
+    yield expected
+    with psycopg.connect(dsn) as db:
+        db.execute("delete from core.customers where customer_id between %s and %s", [base, base + 999])
+
+
+def partition_contents(lake_root: str) -> dict:
+    lake = lk.Lake.from_uri(lake_root)
+    contents = {}
+    for table in ("customers", "accounts", "statements", "repayments"):
+        for day in DAYS:
+            rows = lk.read_partition(lake, lake.partition("raw", "core", table, ds=day)).to_pylist()
+            contents[(table, day)] = sorted(json.dumps(r, default=str, sort_keys=True) for r in rows)
+    return contents
+
+
+def scheduler_healthy() -> bool:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{API_PORT}/api/v2/monitor/health", timeout=2) as response:
+            health = json.load(response)
+        return all(health[c]["status"] == "healthy" for c in ("scheduler", "dag_processor"))
+    except (OSError, KeyError, ValueError):
+        return False
+
+
+def test_backfill_with_the_scheduler_equals_the_daily_runs(airflow_db, changed_customers, tmp_path):
+    daily_root, backfill_root = f"file://{tmp_path / 'daily'}", f"file://{tmp_path / 'backfill'}"
+
+    env = isolated_airflow_env(
+        tmp_path / "airflow",
+        AIRFLOW_VAR_LAKE_ROOT=backfill_root,
+        AIRFLOW__API__PORT=API_PORT,
+        AIRFLOW__API__BASE_URL=f"http://localhost:{API_PORT}",
+        AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://localhost:{API_PORT}/execution/",
+    )
+    bin_airflow("db", "migrate", env=env)
+    # With SQLite metadata the backfill is created before the scheduler starts (no lock race).
+    bin_airflow("dags", "reserialize", env=env)
+    bin_airflow("dags", "unpause", "ingest_postgres_core", env=env)
+    bin_airflow(
+        "backfill",
+        "create",
+        "--dag-id",
+        "ingest_postgres_core",
+        "--from-date",
+        DAYS[0].isoformat(),
+        "--to-date",
+        DAYS[-1].isoformat(),
+        "--max-active-runs",
+        "2",
+        "--reprocess-behavior",
+        "completed",
+        env=env,
+    )
+    log = (tmp_path / "standalone.log").open("wb")
+    standalone = subprocess.Popen(
+        [str(ROOT / "bin" / "airflow"), "standalone"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 420
+        states: list[str] = []
+        while time.monotonic() < deadline:
+            if scheduler_healthy():
+                output = bin_airflow("dags", "list-runs", "ingest_postgres_core", "-o", "json", env=env)
+                runs = json.loads(next(line for line in output.splitlines() if line.startswith("[")))
+                states = [
+                    r["state"]
+                    for r in runs
+                    if r["run_id"].startswith("backfill__") and date.fromisoformat(r["logical_date"][:10]) in DAYS
+                ]
+                if len(states) == len(DAYS) and all(s in ("success", "failed") for s in states):
+                    break
+            time.sleep(10)
+        assert states == ["success"] * len(DAYS), f"backfill runs: {states}; see {log.name}"
+    finally:
+        os.killpg(standalone.pid, signal.SIGTERM)
+        standalone.wait(timeout=60)
+
+    daily_env = airflow_subprocess_env(AIRFLOW_VAR_LAKE_ROOT=daily_root)
+    for day in DAYS:  # a manual run covers the last complete day before its date
+        bin_airflow("dags", "test", "ingest_postgres_core", (day + timedelta(days=1)).isoformat(), env=daily_env)
+
+    daily, backfilled = partition_contents(daily_root), partition_contents(backfill_root)
+    assert backfilled == daily
+    lake = lk.Lake.from_uri(backfill_root)
+    for day, ids in changed_customers.items():
+        landed = set(
+            lk.read_partition(lake, lake.partition("raw", "core", "customers", ds=day))["customer_id"].to_pylist()
+        )
+        other_days = set().union(*(other for d, other in changed_customers.items() if d != day))
+        assert ids <= landed, f"{day}: not every customer changed that day is in its partition"
+        assert not other_days & landed, f"{day}: customers changed on other days are in its partition"
