@@ -49,6 +49,18 @@ class Connection:
     port: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def s3_client(self):
+        """A boto3 S3 client for an `aws` connection: keys from login/password, endpoint and region from extras."""
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.extra.get("endpoint_url"),
+            aws_access_key_id=self.login,
+            aws_secret_access_key=self.password,
+            region_name=self.extra.get("region_name"),
+        )
+
     def as_json(self) -> str:
         """The JSON form Airflow accepts in an `AIRFLOW_CONN_<ID>` variable."""
         body = {

@@ -229,19 +229,11 @@ def _lake_rows(lake, parts: tuple[str, ...], days: list[date]) -> int:
 
 def _bureau_counts(settings, lake, start: date, end: date) -> dict:
     """Data rows of the window's bureau files in S3 against the landed rows."""
-    import boto3
-
     from include import lake as lk
     from include.ingestion.bureau import object_key
 
     conn = settings.connections["partner_s3"]
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=conn.extra["endpoint_url"],
-        aws_access_key_id=conn.login,
-        aws_secret_access_key=conn.password,
-        region_name=conn.extra["region_name"],
-    )
+    s3 = conn.s3_client()
     bucket = settings.variables["partner_drops_bucket"]
     days = [start + timedelta(days=i) for i in range((end - start).days + 1)]
     source = sum(s3.get_object(Bucket=bucket, Key=object_key(d))["Body"].read().count(b"\n") - 1 for d in days)

@@ -236,16 +236,7 @@ def _s3(conns: dict[str, airflow_settings.Connection], buckets: list[str]) -> Se
     url = urlparse(endpoint)
 
     def create_buckets() -> None:
-        import boto3
-
-        lake = conns["lake_s3"]
-        s3 = boto3.client(
-            "s3",
-            endpoint_url=endpoint,
-            aws_access_key_id=lake.login,
-            aws_secret_access_key=lake.password,
-            region_name=lake.extra.get("region_name"),
-        )
+        s3 = conns["lake_s3"].s3_client()
         existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
         for bucket in buckets:
             if bucket not in existing:

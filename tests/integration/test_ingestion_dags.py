@@ -63,16 +63,8 @@ def test_ingest_postgres_core_lands_each_table_for_its_day(airflow_db, stack, se
 
 
 def test_ingest_s3_bureau_waits_for_the_file_then_lands_it(airflow_db, stack, settings, lake_root):
-    import boto3
-
     conn = settings.connections["partner_s3"]
-    s3 = boto3.client(
-        "s3",
-        endpoint_url=conn.extra["endpoint_url"],
-        aws_access_key_id=conn.login,
-        aws_secret_access_key=conn.password,
-        region_name=conn.extra["region_name"],
-    )
+    s3 = conn.s3_client()
     bucket, ds = settings.variables["partner_drops_bucket"], date(2030, 4, 2)
     body = b"customer_id,bureau_score,open_loans,total_debt,max_dpd_12m,inquiries_6m\n7,710,1,99.5,0,2\n"
     s3.put_object(Bucket=bucket, Key=bureau.object_key(ds), Body=body)

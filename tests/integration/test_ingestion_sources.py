@@ -120,16 +120,8 @@ GOOD_CSV = (
 
 @pytest.fixture
 def partner(stack, settings):
-    import boto3
-
     conn = settings.connections["partner_s3"]
-    client = boto3.client(
-        "s3",
-        endpoint_url=conn.extra["endpoint_url"],
-        aws_access_key_id=conn.login,
-        aws_secret_access_key=conn.password,
-        region_name=conn.extra["region_name"],
-    )
+    client = conn.s3_client()
     bucket = f"partner-test-{uuid.uuid4().hex[:8]}"
     client.create_bucket(Bucket=bucket)
     yield client, bucket

@@ -18,16 +18,8 @@ globals().update({name: test for name, test in vars(protocol).items() if name.st
 
 
 def s3_client(settings):
-    import boto3
-
     conn = settings.connections["lake_s3"]
-    return boto3.client(
-        "s3",
-        endpoint_url=conn.extra["endpoint_url"],
-        aws_access_key_id=conn.login,
-        aws_secret_access_key=conn.password,
-        region_name=conn.extra["region_name"],
-    )
+    return conn.s3_client()
 
 
 def keys_under(settings, prefix: str) -> list[str]:

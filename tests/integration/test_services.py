@@ -58,16 +58,8 @@ def test_postgres_has_core_and_ml_schemas_from_migrations(stack):
 
 
 def s3_client(settings):
-    import boto3
-
     conn = settings.connections["lake_s3"]
-    return boto3.client(
-        "s3",
-        endpoint_url=conn.extra["endpoint_url"],
-        aws_access_key_id=conn.login,
-        aws_secret_access_key=conn.password,
-        region_name=conn.extra["region_name"],
-    )
+    return conn.s3_client()
 
 
 def test_s3_buckets_exist(stack, settings):
