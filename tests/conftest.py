@@ -12,6 +12,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -73,3 +76,20 @@ def airflow_db() -> Path:
         cwd=ROOT,
     )
     return TEST_AIRFLOW_HOME
+
+
+@contextmanager
+def scratch_database(settings: airflow_settings.Settings, prefix: str) -> Iterator[str]:
+    """A throwaway database on the core_postgres server, dropped afterwards; yields its conninfo."""
+    import psycopg
+
+    conn = settings.connections["core_postgres"]
+    admin = {"host": conn.host, "port": conn.port, "user": conn.login, "password": conn.password or None}
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(**admin, dbname="postgres", autocommit=True) as pg:
+        pg.execute(f'create database "{name}"')
+    try:
+        yield psycopg.conninfo.make_conninfo(**{k: v for k, v in admin.items() if v is not None}, dbname=name)
+    finally:
+        with psycopg.connect(**admin, dbname="postgres", autocommit=True) as pg:
+            pg.execute(f'drop database "{name}" with (force)')

@@ -1,27 +1,18 @@
 """SQL migrations apply in order, once, and refuse an applied file that changed."""
 
-import uuid
-
 import psycopg
 import pytest
 
 from include import migrations
+from tests.conftest import scratch_database
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def scratch_db(stack, settings):
-    """A throwaway database on the core_postgres server."""
-    conn = settings.connections["core_postgres"]
-    admin = {"host": conn.host, "port": conn.port, "user": conn.login, "password": conn.password or None}
-    name = f"migrations_test_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(**admin, dbname="postgres", autocommit=True) as pg:
-        pg.execute(f'create database "{name}"')
-    with psycopg.connect(**admin, dbname=name) as pg:
+    with scratch_database(settings, "migrations_test") as conninfo, psycopg.connect(conninfo) as pg:
         yield pg
-    with psycopg.connect(**admin, dbname="postgres", autocommit=True) as pg:
-        pg.execute(f'drop database "{name}" with (force)')
 
 
 @pytest.fixture

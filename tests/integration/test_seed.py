@@ -17,6 +17,7 @@ import pytest
 from devstack.seed import generate as gen
 from devstack.seed import write
 from include import migrations
+from tests.conftest import scratch_database
 
 pytestmark = pytest.mark.integration
 
@@ -29,16 +30,10 @@ BUREAU_CONTRACT = pacsv.ConvertOptions(column_types=gen.BUREAU.remove(0))
 @pytest.fixture(scope="module")
 def scratch_db(stack, settings):
     """A database of its own with the core migrations, so the test never touches the demo data."""
-    conn = settings.connections["core_postgres"]
-    admin = {"host": conn.host, "port": conn.port, "user": conn.login, "password": conn.password or None}
-    name = f"seed_test_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(**admin, dbname="postgres", autocommit=True) as pg:
-        pg.execute(f'create database "{name}"')
-    with psycopg.connect(**admin, dbname=name) as pg:
-        migrations.apply(pg, "core")
-    yield psycopg.conninfo.make_conninfo(**{k: v for k, v in admin.items() if v is not None}, dbname=name)
-    with psycopg.connect(**admin, dbname="postgres", autocommit=True) as pg:
-        pg.execute(f'drop database "{name}" with (force)')
+    with scratch_database(settings, "seed_test") as conninfo:
+        with psycopg.connect(conninfo) as pg:
+            migrations.apply(pg, "core")
+        yield conninfo
 
 
 @pytest.fixture(scope="module")
