@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -21,13 +19,13 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from devstack import airflow_settings, services
+from devstack import airflow_settings, backfill, services
+from devstack.airflow_env import airflow_env
 
 ROOT = Path(__file__).resolve().parent.parent
 SUMMARY = ROOT / ".local" / "demo" / "summary.json"
 AIRFLOW_LOG = ROOT / ".local" / "log" / "demo-airflow.log"
 HISTORY_START = date(2026, 5, 1)  # the seeded history: the HDFS archive starts here
-INGESTION_DAGS = ["ingest_postgres_core", "ingest_s3_bureau", "ingest_hdfs_archive"]
 
 
 class DemoError(RuntimeError):
@@ -92,59 +90,6 @@ def stage_seed(summary: dict) -> None:
     print(f"    {json.dumps({k: v for k, v in seeded.items() if k != 'params'})[:400]}", flush=True)
 
 
-class AirflowScheduler:
-    """`airflow standalone` in the background for the backfills, unless one already answers."""
-
-    def __init__(self) -> None:
-        self.process: subprocess.Popen | None = None
-
-    def __enter__(self) -> AirflowScheduler:
-        if not services.http_ok("http://127.0.0.1:8080/api/v2/monitor/health"):
-            AIRFLOW_LOG.parent.mkdir(parents=True, exist_ok=True)
-            with AIRFLOW_LOG.open("ab") as log:
-                self.process = subprocess.Popen(
-                    [str(ROOT / "bin" / "airflow"), "standalone"],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    cwd=ROOT,
-                    start_new_session=True,
-                )
-            deadline = time.monotonic() + 180
-            while not self._healthy():
-                if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise DemoError(f"Airflow did not become healthy; see {AIRFLOW_LOG}")
-                time.sleep(2)
-        return self
-
-    @staticmethod
-    def _healthy() -> bool:
-        try:
-            import urllib.request
-
-            with urllib.request.urlopen("http://127.0.0.1:8080/api/v2/monitor/health", timeout=2) as r:
-                health = json.load(r)
-            return all(health[c]["status"] == "healthy" for c in ("scheduler", "dag_processor", "triggerer"))
-        except (OSError, KeyError, ValueError):
-            return False
-
-    def __exit__(self, *exc: object) -> None:
-        if self.process is not None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.process.wait(timeout=60)
-
-
-def _backfill_states(dag_id: str, first: date, last: date) -> list[str]:
-    """States of the DAG's backfill runs whose logical date falls in [first, last]."""
-    output = airflow("dags", "list-runs", dag_id, "-o", "json")
-    lines = output.splitlines()
-    runs = json.loads(next((line for line in lines if line.startswith("[")), "[]"))
-    return [
-        r["state"]
-        for r in runs
-        if r["run_id"].startswith("backfill__") and first <= date.fromisoformat(r["logical_date"][:10]) <= last
-    ]
-
-
 def stage_ingestion(summary: dict) -> None:
     """Backfill the ingestion DAGs over the demo window with the scheduler running, then count rows."""
     start, end = date.fromisoformat(summary["dates"][0]), date.fromisoformat(summary["dates"][1])
@@ -154,36 +99,7 @@ def stage_ingestion(summary: dict) -> None:
         # Monthly intervals start on the 2nd: cover every month of the seeded history.
         "ingest_hdfs_archive": (min(HISTORY_START, start).replace(day=2), end.replace(day=1)),
     }
-    # Backfills are created before the scheduler starts: with SQLite metadata, a CLI write
-    # racing the scheduler's transactions fails with "database is locked".
-    airflow("dags", "reserialize")
-    for dag_id, (first, last) in windows.items():
-        airflow("dags", "unpause", dag_id)
-        airflow(
-            "backfill",
-            "create",
-            "--dag-id",
-            dag_id,
-            "--from-date",
-            first.isoformat(),
-            "--to-date",
-            last.isoformat(),
-            "--max-active-runs",
-            "2",
-            "--reprocess-behavior",
-            "completed",
-        )
-    with AirflowScheduler():
-        deadline = time.monotonic() + 1200
-        while True:
-            states = {dag_id: _backfill_states(dag_id, *window) for dag_id, window in windows.items()}
-            pending = sum(s not in ("success", "failed") for runs in states.values() for s in runs)
-            print(f"    backfills: {pending} runs pending", flush=True)
-            if pending == 0:
-                break
-            if time.monotonic() > deadline:
-                raise DemoError("backfills did not finish within 20 minutes; see the Airflow UI (make airflow)")
-            time.sleep(15)
+    states = backfill.run_backfills(windows, env=airflow_env(), log=AIRFLOW_LOG)
     failed = {dag_id: runs.count("failed") for dag_id, runs in states.items() if "failed" in runs}
     if failed:
         raise DemoError(f"failed backfill runs: {failed}; see {AIRFLOW_LOG} and the Airflow UI")
@@ -293,7 +209,7 @@ def main(argv: list[str]) -> int:
         began = time.monotonic()
         try:
             stage(summary)
-        except (DemoError, services.ServiceError) as exc:
+        except (DemoError, backfill.BackfillError, services.ServiceError) as exc:
             print(f"demo: stage '{name}' failed: {exc}", file=sys.stderr)
             return 1
         finally:

@@ -14,7 +14,7 @@ def probe(conn_id: str) -> str:
     endpoint such as MinIO does not serve), MLflow gets a GET of `/health`, WebHDFS a
     status of `/`.
 
-    Raises ConnectionUnavailable naming the connection, its endpoint and the reason.
+    Raises ConnectionUnavailableError naming the connection, its endpoint and the reason.
     """
     from airflow.sdk import BaseHook
 

@@ -1,32 +1,20 @@
 """A backfill over 7 days, run by the scheduler, lands exactly what 7 daily runs land."""
 
 import json
-import os
-import signal
-import subprocess
-import time
-import urllib.request
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import psycopg
 import pytest
 
+from devstack.backfill import cli, run_backfills
 from include import lake as lk
-from tests.conftest import ROOT, airflow_subprocess_env, isolated_airflow_env
+from tests.conftest import airflow_subprocess_env, isolated_airflow_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 
 DAYS = [date(2026, 1, 5) + timedelta(days=i) for i in range(7)]  # after the DAG start, before any demo data
 API_PORT = "18080"  # not 8080, where a developer's `make airflow` may run
-
-
-def bin_airflow(*args: str, env: dict) -> str:
-    result = subprocess.run(
-        [str(ROOT / "bin" / "airflow"), *args], env=env, capture_output=True, text=True, cwd=ROOT, timeout=300
-    )
-    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
-    return result.stdout
 
 
 @pytest.fixture
@@ -60,15 +48,6 @@ def partition_contents(lake_root: str) -> dict:
     return contents
 
 
-def scheduler_healthy() -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{API_PORT}/api/v2/monitor/health", timeout=2) as response:
-            health = json.load(response)
-        return all(health[c]["status"] == "healthy" for c in ("scheduler", "dag_processor"))
-    except (OSError, KeyError, ValueError):
-        return False
-
-
 def test_backfill_with_the_scheduler_equals_the_daily_runs(airflow_db, changed_customers, tmp_path):
     daily_root, backfill_root = f"file://{tmp_path / 'daily'}", f"file://{tmp_path / 'backfill'}"
 
@@ -79,57 +58,15 @@ def test_backfill_with_the_scheduler_equals_the_daily_runs(airflow_db, changed_c
         AIRFLOW__API__BASE_URL=f"http://localhost:{API_PORT}",
         AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://localhost:{API_PORT}/execution/",
     )
-    bin_airflow("db", "migrate", env=env)
-    # With SQLite metadata the backfill is created before the scheduler starts (no lock race).
-    bin_airflow("dags", "reserialize", env=env)
-    bin_airflow("dags", "unpause", "ingest_postgres_core", env=env)
-    bin_airflow(
-        "backfill",
-        "create",
-        "--dag-id",
-        "ingest_postgres_core",
-        "--from-date",
-        DAYS[0].isoformat(),
-        "--to-date",
-        DAYS[-1].isoformat(),
-        "--max-active-runs",
-        "2",
-        "--reprocess-behavior",
-        "completed",
-        env=env,
+    cli("db", "migrate", env=env)
+    states = run_backfills(
+        {"ingest_postgres_core": (DAYS[0], DAYS[-1])}, env=env, log=tmp_path / "standalone.log", timeout_s=420
     )
-    log = (tmp_path / "standalone.log").open("wb")
-    standalone = subprocess.Popen(
-        [str(ROOT / "bin" / "airflow"), "standalone"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=ROOT,
-        start_new_session=True,
-    )
-    try:
-        deadline = time.monotonic() + 420
-        states: list[str] = []
-        while time.monotonic() < deadline:
-            if scheduler_healthy():
-                output = bin_airflow("dags", "list-runs", "ingest_postgres_core", "-o", "json", env=env)
-                runs = json.loads(next(line for line in output.splitlines() if line.startswith("[")))
-                states = [
-                    r["state"]
-                    for r in runs
-                    if r["run_id"].startswith("backfill__") and date.fromisoformat(r["logical_date"][:10]) in DAYS
-                ]
-                if len(states) == len(DAYS) and all(s in ("success", "failed") for s in states):
-                    break
-            time.sleep(10)
-        assert states == ["success"] * len(DAYS), f"backfill runs: {states}; see {log.name}"
-    finally:
-        os.killpg(standalone.pid, signal.SIGTERM)
-        standalone.wait(timeout=60)
+    assert states["ingest_postgres_core"] == ["success"] * len(DAYS), f"backfill runs: {states}"
 
     daily_env = airflow_subprocess_env(AIRFLOW_VAR_LAKE_ROOT=daily_root)
     for day in DAYS:  # a manual run covers the last complete day before its date
-        bin_airflow("dags", "test", "ingest_postgres_core", (day + timedelta(days=1)).isoformat(), env=daily_env)
+        cli("dags", "test", "ingest_postgres_core", (day + timedelta(days=1)).isoformat(), env=daily_env)
 
     daily, backfilled = partition_contents(daily_root), partition_contents(backfill_root)
     assert backfilled == daily

@@ -1,0 +1,112 @@
+"""Backfills on a local Airflow, run by the real scheduler until they finish.
+
+Used by `make demo` and the backfill test. The backfills are created *before* the
+scheduler starts: with SQLite metadata, a CLI write racing the scheduler's transactions
+fails with "database is locked" (SQLite's busy-snapshot error, which no busy timeout
+cures). Then `airflow standalone` runs in the background (unless an Airflow already
+answers on the configured API port) until every backfill run is done.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+import urllib.request
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DONE = ("success", "failed")
+
+
+class BackfillError(RuntimeError):
+    pass
+
+
+def cli(*args: str, env: dict[str, str]) -> str:
+    """`bin/airflow ARGS` in `env`; its stdout, or BackfillError with the output's tail."""
+    result = subprocess.run(
+        [str(ROOT / "bin" / "airflow"), *args], env=env, capture_output=True, text=True, cwd=ROOT, timeout=600
+    )
+    if result.returncode != 0:
+        raise BackfillError(f"bin/airflow {' '.join(args)} failed:\n{(result.stdout + result.stderr)[-3000:]}")
+    return result.stdout
+
+
+def healthy(env: dict[str, str]) -> bool:
+    """The scheduler and DAG processor of the Airflow whose API port `env` configures report healthy."""
+    url = f"http://127.0.0.1:{env.get('AIRFLOW__API__PORT', '8080')}/api/v2/monitor/health"
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            health = json.load(response)
+        return all(health[c]["status"] == "healthy" for c in ("scheduler", "dag_processor"))
+    except (OSError, KeyError, ValueError):
+        return False
+
+
+def backfill_states(dag_id: str, first: date, last: date, env: dict[str, str]) -> list[str]:
+    """States of the DAG's backfill runs whose logical date falls in [first, last]."""
+    lines = cli("dags", "list-runs", dag_id, "-o", "json", env=env).splitlines()
+    runs = json.loads(next((line for line in lines if line.startswith("[")), "[]"))
+    return [
+        r["state"]
+        for r in runs
+        if r["run_id"].startswith("backfill__") and first <= date.fromisoformat(r["logical_date"][:10]) <= last
+    ]
+
+
+def run_backfills(
+    windows: dict[str, tuple[date, date]], *, env: dict[str, str], log: Path, timeout_s: float = 1200
+) -> dict[str, list[str]]:
+    """Backfill each DAG over its [first, last] logical dates; returns the runs' final states per DAG."""
+    cli("dags", "reserialize", env=env)
+    for dag_id, (first, last) in windows.items():
+        cli("dags", "unpause", dag_id, env=env)
+        cli(
+            "backfill",
+            "create",
+            "--dag-id",
+            dag_id,
+            "--from-date",
+            first.isoformat(),
+            "--to-date",
+            last.isoformat(),
+            "--max-active-runs",
+            "2",
+            "--reprocess-behavior",
+            "completed",
+            env=env,
+        )
+    standalone = None
+    if not healthy(env):
+        log.parent.mkdir(parents=True, exist_ok=True)
+        with log.open("ab") as out:
+            standalone = subprocess.Popen(
+                [str(ROOT / "bin" / "airflow"), "standalone"],
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                start_new_session=True,
+            )
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if standalone is not None and standalone.poll() is not None:
+                raise BackfillError(f"airflow standalone exited with code {standalone.returncode}; see {log}")
+            if healthy(env):
+                states = {dag_id: backfill_states(dag_id, *window, env) for dag_id, window in windows.items()}
+                pending = sum(s not in DONE for runs in states.values() for s in runs)
+                print(f"    backfills: {pending} runs pending", flush=True)
+                if pending == 0 and all(states.values()):
+                    return states
+            if time.monotonic() > deadline:
+                raise BackfillError(f"backfills did not finish within {timeout_s:.0f} s; see {log}")
+            time.sleep(10)
+    finally:
+        if standalone is not None:
+            os.killpg(standalone.pid, signal.SIGTERM)
+            standalone.wait(timeout=60)
