@@ -9,6 +9,7 @@ answers on the configured API port) until every backfill run is done.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -108,5 +109,16 @@ def run_backfills(
             time.sleep(10)
     finally:
         if standalone is not None:
-            os.killpg(standalone.pid, signal.SIGTERM)
-            standalone.wait(timeout=60)
+            _stop_group(standalone)
+
+
+def _stop_group(process: subprocess.Popen) -> None:
+    """SIGTERM the standalone's process group, then SIGKILL what is left: its scheduler was seen
+    to outlive a SIGTERM to the group by minutes, orphaned."""
+    os.killpg(process.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        process.wait(timeout=60)
+    time.sleep(5)  # let the components finish their own shutdown
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
