@@ -47,9 +47,13 @@ lock: ## re-pin constraints.txt from the current .venv after changing requiremen
 	(echo "# Lock of every package in the environment, made by 'make lock' (pip freeze); installs use it as -c."; \
 	 $(VENV)/bin/pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/') > constraints.txt
 
-lint: ## ruff on everything
+lint: ## ruff, bandit, secret scan, Dockerfile lint, compose schema: any finding fails
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/bandit --quiet --configfile pyproject.toml --recursive --severity-level medium dags plugins include devstack bench
+	git ls-files -z | xargs -0 $(VENV)/bin/detect-secrets-hook --baseline .secrets.baseline
+	$(VENV)/bin/hadolint docker/*/Dockerfile
+	$(VENV)/bin/check-jsonschema --builtin-schema vendor.compose-spec docker/docker-compose.yaml
 
 bench: ## every benchmark, one table in bench/results/latest.md
 	$(PY) -m bench

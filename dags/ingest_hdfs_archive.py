@@ -10,7 +10,11 @@ initial history through backfills, this DAG lands the month in
   be readable Parquet; in-flight uploads (`*._COPYING_`, names starting with `.` or `_`)
   are never read, so a partial upload is never published;
 - the manifest records every HDFS path, size and modification time read;
-- a missing month fails with the HDFS path named, and alerts.
+- a missing month fails with the HDFS path named, and alerts;
+- `validate_transactions` gates the month with the GX suite
+  `include/quality/suites/raw.archive.transactions.yaml`: a pass publishes
+  `validated/archive/transactions/` and its Asset; a failure (or a file that is not
+  Parquet) quarantines the month with `_reason.json`, alerts and fails without retrying.
 
 Load the history: `bin/airflow backfill create --dag-id ingest_hdfs_archive
 --from-date 2026-01-02 --to-date 2026-10-02`.
@@ -24,6 +28,7 @@ from airflow.sdk import CronDataIntervalTimetable, dag, task
 
 from orchestration.assets import lake_asset
 from orchestration.defaults import task_defaults
+from orchestration.quality import quality_gate
 
 
 @dag(
@@ -40,15 +45,21 @@ def ingest_hdfs_archive():
     @task(outlets=[lake_asset("raw", "archive", "transactions")], execution_timeout=timedelta(hours=2))
     def land_archive_month(data_interval_start=None, **context) -> dict:
         """Download the data interval's month over WebHDFS, verify it, and publish it to the raw zone."""
-        from airflow.providers.apache.hdfs.hooks.webhdfs import WebHDFSHook
 
+        from include.ingestion.hdfs_archive import UnreadableArchiveError
         from include.ingestion.hdfs_archive import land_archive_month as land
-        from orchestration.resources import lake, written_by
+        from orchestration.quality import quarantine_unreadable_delivery
+        from orchestration.resources import lake, webhdfs_client, written_by
 
-        client = WebHDFSHook(webhdfs_conn_id="webhdfs_default").get_conn()
-        return land(lake(), client, data_interval_start.date(), written_by=written_by(context))
+        client = webhdfs_client("webhdfs_default")
+        month = data_interval_start.date().replace(day=1)
+        try:
+            return land(lake(), client, month, written_by=written_by(context))
+        except UnreadableArchiveError as error:
+            quarantine_unreadable_delivery("raw/archive/transactions", month, error, context)
+            raise
 
-    land_archive_month()
+    quality_gate("archive", "transactions")(land_archive_month())
 
 
 ingest_hdfs_archive()

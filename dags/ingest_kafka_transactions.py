@@ -48,15 +48,12 @@ def ingest_kafka_transactions():
     )
     def land_card_transactions(data_interval_start=None, **context) -> dict:
         """Land the topic's new offsets exactly once; late and rejected events are counted."""
-        from airflow.sdk import BaseHook
-
         from include.ingestion.kafka import land_topic
-        from orchestration.resources import lake, written_by
+        from orchestration.resources import kafka_config, lake, written_by
 
-        kafka_config = dict(BaseHook.get_connection("kafka_default").extra_dejson)
         summary = land_topic(
             lake(),
-            kafka_config,
+            kafka_config("kafka_default"),
             group_id=GROUP_ID,
             late_before=data_interval_start.date(),
             written_by=written_by(context),

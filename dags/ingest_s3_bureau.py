@@ -6,12 +6,22 @@ bucket (variable `partner_drops_bucket`, connection `partner_s3`) once a day. Fo
 day this DAG:
 
 1. **waits** for the day's file with a deferrable `S3KeySensor`: the wait runs in the
-   triggerer and holds no worker slot. After 12 hours without a file it fails and
-   alerts: a missing delivery never passes silently;
+   triggerer and holds no worker slot. When the wait times out the task fails and
+   alerts: a missing delivery never passes silently. The wait is configuration, read
+   when the sensor starts (no deploy needed):
+   - Variable `bureau_wait_timeout_hours` (default `12`, fractions allowed): how long
+     after the sensor starts a missing file fails the run;
+   - Variable `bureau_poke_interval_seconds` (default `300`): how often the triggerer
+     looks for the file;
 2. **lands** it as typed Parquet in `raw/partner/bureau/ds=<day>/`, with a manifest
    recording the object's key, ETag and size, and publishes the Asset
-   `raw/partner/bureau`. A file that breaks the column contract fails with the key and
-   the column named.
+   `raw/partner/bureau`. Columns are landed as delivered, so that the gate can name
+   what is wrong; a file that is not CSV at all is quarantined as unreadable;
+3. **validates** it with the GX suite `include/quality/suites/raw.partner.bureau.yaml`:
+   a pass publishes `validated/partner/bureau/` and its Asset; a failure moves the day
+   to `quarantine/` with `_reason.json`, alerts with each failed expectation and the
+   Data Docs link, and fails without retrying. Replay after the bureau re-delivers:
+   clear the run's tasks from `wait_for_bureau_file` on.
 
 Re-running a day replaces that day's partition (idempotent); backfills work over any
 range of delivered days.
@@ -21,11 +31,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.providers.amazon.aws.sensors.s3 import S3KeySensor
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
 from orchestration.assets import lake_asset
 from orchestration.defaults import task_defaults
+from orchestration.quality import quality_gate
+from orchestration.sensors import S3DeliverySensor
 
 BUREAU = lake_asset("raw", "partner", "bureau")
 
@@ -41,33 +52,43 @@ BUREAU = lake_asset("raw", "partner", "bureau")
     doc_md=__doc__,
 )
 def ingest_s3_bureau():
-    wait_for_file = S3KeySensor(
+    wait_for_file = S3DeliverySensor(
         task_id="wait_for_bureau_file",
         aws_conn_id="partner_s3",
         bucket_name="{{ var.value.partner_drops_bucket }}",
         # The interval start, not `ds`: a manual run's logical date is its interval's end.
         bucket_key="bureau/dt={{ data_interval_start | ds }}/bureau_{{ data_interval_start | ds }}.csv",
         deferrable=True,
-        poke_interval=300,
-        timeout=timedelta(hours=12).total_seconds(),
-        retries=0,
-        doc_md="Retries: none. The 12-hour timeout is the verdict; a retry would only hide a missing delivery longer.",
+        timeout_hours="{{ var.value.get('bureau_wait_timeout_hours', 12) }}",
+        poke_interval_seconds="{{ var.value.get('bureau_poke_interval_seconds', 300) }}",
+        doc_md="The timeout (variable `bureau_wait_timeout_hours`, default 12) is the verdict: it fails the task"
+        " at once, without a retry, which would only hide a missing delivery longer. Other failures (the"
+        " worker or S3 unreachable) retry with backoff like every task.",
     )
 
     @task(outlets=[BUREAU], execution_timeout=timedelta(minutes=30))
     def land_bureau_file(data_interval_start=None, **context) -> dict:
         """Convert the day's CSV to typed Parquet in the raw zone, with key, ETag and size in the manifest."""
-        from airflow.providers.amazon.aws.hooks.s3 import S3Hook
         from airflow.sdk import Variable
 
+        from include.ingestion.bureau import UnreadableFileError, object_key
         from include.ingestion.bureau import land_bureau_file as land
-        from orchestration.resources import lake, written_by
+        from orchestration.quality import quarantine_unreadable_delivery
+        from orchestration.resources import lake, s3_client, written_by
 
-        client = S3Hook(aws_conn_id="partner_s3").get_conn()
+        client = s3_client("partner_s3")
         bucket = Variable.get("partner_drops_bucket")
-        return land(lake(), client, bucket, data_interval_start.date(), written_by=written_by(context))
+        day = data_interval_start.date()
+        try:
+            return land(lake(), client, bucket, day, written_by=written_by(context))
+        except UnreadableFileError as error:
+            source = {"bucket": bucket, "key": object_key(day)}
+            quarantine_unreadable_delivery("raw/partner/bureau", day, error, context, source=source)
+            raise
 
-    wait_for_file >> land_bureau_file()
+    landed = land_bureau_file()
+    wait_for_file >> landed
+    quality_gate("partner", "bureau")(landed)
 
 
 ingest_s3_bureau()

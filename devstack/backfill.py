@@ -14,6 +14,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 import urllib.request
 from datetime import date
@@ -41,7 +42,7 @@ def healthy(env: dict[str, str]) -> bool:
     """The scheduler and DAG processor of the Airflow whose API port `env` configures report healthy."""
     url = f"http://127.0.0.1:{env.get('AIRFLOW__API__PORT', '8080')}/api/v2/monitor/health"
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
+        with urllib.request.urlopen(url, timeout=2) as response:  # http URL built above  # nosec B310
             health = json.load(response)
         return all(health[c]["status"] == "healthy" for c in ("scheduler", "dag_processor"))
     except (OSError, KeyError, ValueError):
@@ -59,11 +60,38 @@ def backfill_states(dag_id: str, first: date, last: date, env: dict[str, str]) -
     ]
 
 
+# Airflow's own cancel (the REST API's handler, called in-process): pause, fail the queued runs, complete.
+_CANCEL_UNFINISHED = """
+import sys
+from sqlalchemy import select
+from airflow.api_fastapi.core_api.routes.public.backfills import cancel_backfill
+from airflow.models.backfill import Backfill
+from airflow.utils.session import create_session
+
+with create_session() as session:
+    query = select(Backfill).where(Backfill.dag_id.in_(sys.argv[1:]), Backfill.completed_at.is_(None))
+    for unfinished in session.scalars(query).all():
+        cancel_backfill(unfinished.id, session)
+        print(f"cancelled the unfinished backfill {unfinished.id} of {unfinished.dag_id}")
+"""
+
+
+def cancel_unfinished(dag_ids: list[str], *, env: dict[str, str]) -> str:
+    """Cancel the DAGs' backfills left unfinished (an interrupted demo): Airflow allows one per DAG."""
+    result = subprocess.run(
+        [sys.executable, "-c", _CANCEL_UNFINISHED, *dag_ids], env=env, capture_output=True, text=True, cwd=ROOT
+    )
+    if result.returncode != 0:
+        raise BackfillError(f"cancelling unfinished backfills failed:\n{result.stderr[-3000:]}")
+    return "".join(line + "\n" for line in result.stdout.splitlines() if line.startswith("cancelled"))
+
+
 def run_backfills(
     windows: dict[str, tuple[date, date]], *, env: dict[str, str], log: Path, timeout_s: float = 1200
 ) -> dict[str, list[str]]:
     """Backfill each DAG over its [first, last] logical dates; returns the runs' final states per DAG."""
     cli("dags", "reserialize", env=env)
+    print(cancel_unfinished(list(windows), env=env), end="", flush=True)
     for dag_id, (first, last) in windows.items():
         cli("dags", "unpause", dag_id, env=env)
         cli(
@@ -81,18 +109,7 @@ def run_backfills(
             "completed",
             env=env,
         )
-    standalone = None
-    if not healthy(env):
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with log.open("ab") as out:
-            standalone = subprocess.Popen(
-                [str(ROOT / "bin" / "airflow"), "standalone"],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                cwd=ROOT,
-                start_new_session=True,
-            )
+    standalone = None if healthy(env) else start_standalone(env, log)
     try:
         deadline = time.monotonic() + timeout_s
         while True:
@@ -110,6 +127,20 @@ def run_backfills(
     finally:
         if standalone is not None:
             _stop_group(standalone)
+
+
+def start_standalone(env: dict[str, str], log: Path) -> subprocess.Popen:
+    """`airflow standalone` in the background in its own process group (stop it with `_stop_group`), output to `log`."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            [str(ROOT / "bin" / "airflow"), "standalone"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            start_new_session=True,
+        )
 
 
 def _stop_group(process: subprocess.Popen) -> None:

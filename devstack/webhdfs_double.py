@@ -22,9 +22,8 @@ What it implements, on `/webhdfs/v1/<path>?op=...&user.name=...`:
 * Errors the way Hadoop sends them: HTTP 404 / 403 / 400 with a JSON body
   `{"RemoteException": {"exception", "javaClassName", "message"}}`, the status mapped
   from the Java exception as Hadoop's ExceptionHandler does.
-* GETFILECHECKSUM is HDFS's MD5-of-MD5-of-CRC32, byte-for-byte what a cluster with
-  `dfs.checksum.type=CRC32` reports; not the default CRC32C, which the standard library
-  cannot compute.
+* GETFILECHECKSUM is HDFS's MD5-of-MD5-of-CRC32C, byte-for-byte what a cluster with the
+  default `dfs.checksum.type=CRC32C` reports (CRC32C from `google-crc32c`).
 * A CREATE's bytes go to a staging file, then `os.replace` into place, and every
   namespace change holds one lock (as the NameNode's namesystem lock does): readers see
   the old file or the new one, never half of one; RENAME and DELETE are atomic too.
@@ -64,7 +63,6 @@ import sys
 import tempfile
 import threading
 import uuid
-import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -561,11 +559,11 @@ def _default_mode(permission: int | None, is_dir: bool) -> int:
 def md5_md5_crc32(f: BinaryIO) -> dict[str, Any]:
     """GETFILECHECKSUM's FileChecksum, computed as the DataNodes and DFSClient compute it.
 
-    Per block, the DataNode takes the MD5 of the CRC32s of its 512-byte chunks; the client
+    Per block, the DataNode takes the MD5 of the CRC32Cs of its 512-byte chunks; the client
     takes the MD5 of those block MD5s. Hadoop hashes its DataOutputBuffer's whole backing
     array (32 bytes, doubling), not only the bytes written, so the block MD5s are
     zero-padded to that size. Keeping the quirk is what makes the result match a cluster's:
-    an empty file gives Hadoop's well-known `MD5-of-0MD5-of-0CRC32` / ...70bc8f4b72a869....
+    an empty file gives Hadoop's well-known `MD5-of-0MD5-of-0CRC32C` / ...70bc8f4b72a869....
     """
     digests: list[bytes] = []
     crcs_in_first_block = 0
@@ -582,14 +580,16 @@ def md5_md5_crc32(f: BinaryIO) -> dict[str, Any]:
     file_md5 = hashlib.md5(written.ljust(capacity, b"\0"), usedforsecurity=False).digest()
     raw = struct.pack(">iq", bytes_per_crc, crc_per_block) + file_md5
     return {
-        "algorithm": f"MD5-of-{crc_per_block}MD5-of-{bytes_per_crc}CRC32",
+        "algorithm": f"MD5-of-{crc_per_block}MD5-of-{bytes_per_crc}CRC32C",
         "bytes": raw.hex(),
         "length": len(raw),
     }
 
 
 def _block_md5_of_crc32(f: BinaryIO) -> tuple[bytes, int] | None:
-    """(MD5 of the big-endian CRC32s of one block's chunks, number of chunks), None at EOF."""
+    """(MD5 of the big-endian CRC32Cs of one block's chunks, number of chunks), None at EOF."""
+    import google_crc32c
+
     md5 = hashlib.md5(usedforsecurity=False)
     crcs = 0
     remaining = BLOCK_SIZE
@@ -597,7 +597,7 @@ def _block_md5_of_crc32(f: BinaryIO) -> tuple[bytes, int] | None:
         remaining -= len(data)
         view = memoryview(data)
         for start in range(0, len(data), BYTES_PER_CHECKSUM):
-            md5.update(struct.pack(">I", zlib.crc32(view[start : start + BYTES_PER_CHECKSUM])))
+            md5.update(struct.pack(">I", google_crc32c.value(bytes(view[start : start + BYTES_PER_CHECKSUM]))))
             crcs += 1
     return (md5.digest(), crcs) if crcs else None
 

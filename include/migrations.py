@@ -64,3 +64,21 @@ def apply(pg: psycopg.Connection, component: str) -> list[str]:
             )
             applied_now.append(version)
     return applied_now
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m include.migrations URI COMPONENT...`: how deployments (docker/) migrate a database."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m include.migrations", description=main.__doc__)
+    parser.add_argument("uri", help="libpq URI of the database, e.g. postgresql://user@host:5432/platform")
+    parser.add_argument("components", nargs="+", help="migration folders to apply, e.g. core ml")
+    args = parser.parse_args(argv)
+    with psycopg.connect(args.uri) as pg:
+        for component in args.components:
+            applied = apply(pg, component)
+            print(f"{component}: applied {', '.join(applied) or 'nothing (up to date)'}")
+
+
+if __name__ == "__main__":
+    main()

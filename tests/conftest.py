@@ -93,3 +93,31 @@ def scratch_database(settings: airflow_settings.Settings, prefix: str) -> Iterat
     finally:
         with psycopg.connect(**admin, dbname="postgres", autocommit=True) as pg:
             pg.execute(f'drop database "{name}" with (force)')
+
+
+@contextmanager
+def isolated_quality_history(settings: airflow_settings.Settings) -> Iterator[str]:
+    """Point `ml_postgres` (the gate's history and verdicts) at a scratch database for a block of
+    DAG runs: volume bands and learned bounds must not see a demo's or another test's days."""
+    import psycopg
+
+    from include import migrations
+
+    with scratch_database(settings, "ml_history") as conninfo, pytest.MonkeyPatch.context() as patch:
+        with psycopg.connect(conninfo, autocommit=True) as pg:
+            migrations.apply(pg, "ml")
+        params = psycopg.conninfo.conninfo_to_dict(conninfo)
+        uri = f"postgresql://{params['user']}@{params['host']}:{params['port']}/{params['dbname']}"
+        patch.setenv("AIRFLOW_CONN_ML_POSTGRES", uri)
+        yield uri
+
+
+@pytest.fixture(scope="module")
+def tracking_uri(stack, settings) -> str:
+    """The local MLflow server's URI, set as this process's tracking URI."""
+    import mlflow
+
+    conn = settings.connections["mlflow_default"]
+    uri = f"{conn.schema}://{conn.host}:{conn.port}"
+    mlflow.set_tracking_uri(uri)
+    return uri

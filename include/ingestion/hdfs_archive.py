@@ -2,9 +2,12 @@
 
 The archive holds one folder per month, `<root>/year=YYYY/month=MM/`, of Parquet files.
 Landing a month downloads each file to local scratch space, checks the bytes received
-against the size the NameNode reports, streams it into the lake in Arrow batches, and
-publishes `raw/archive/transactions/ds=YYYY-MM-01` with a manifest that records every
-HDFS path, size and modification time read.
+against the size the NameNode reports and against HDFS's own file checksum
+(GETFILECHECKSUM: MD5 of the per-block MD5s of the CRCs of each 512-byte chunk, CRC32C on
+a default cluster, CRC32 where `dfs.checksum.type` says so), streams it into the lake in
+Arrow batches, and publishes `raw/archive/transactions/ds=YYYY-MM-01` with a manifest that
+records every HDFS path, size, modification time and checksum read. A mismatch fails the
+run naming the file, and nothing is published.
 
 Only `*.parquet` files not starting with `.` or `_` are data: in-flight uploads
 (`hdfs dfs -put` writes `x.parquet._COPYING_` and renames it when done), `_SUCCESS`
@@ -14,12 +17,16 @@ published. A data file that is not valid Parquet, or shorter than reported, fail
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import re
+import struct
 import tempfile
+import zlib
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from include import lake as lk
 
@@ -30,6 +37,10 @@ ARCHIVE_ROOT = "/data/archive/transactions"
 
 class ArchiveError(RuntimeError):
     """The month's archive is missing or broken; the message names the HDFS path."""
+
+
+class UnreadableArchiveError(ArchiveError):
+    """A file arrived whole (size and checksum match) but is not Parquet: a bad delivery for the quality gate."""
 
 
 @dataclass(frozen=True)
@@ -62,20 +73,77 @@ def list_month(client: Any, root: str, month: date) -> list[ArchiveFile]:
     return sorted(files, key=lambda f: f.path)
 
 
-def _batches(client: Any, files: list[ArchiveFile], scratch: Path):
+_ALGORITHM = re.compile(r"MD5-of-(\d+)MD5-of-(\d+)(CRC32C?)")
+
+
+def hdfs_file_checksum(f: BinaryIO, algorithm: str) -> str:
+    """The hex `bytes` of HDFS's FileChecksum for the file's content, computed locally.
+
+    `algorithm` is what the NameNode reported (`MD5-of-<crcs per block>MD5-of-<bytes per
+    CRC><CRC32|CRC32C>`); its parameters say how the DataNodes chunked and blocked the
+    file. As the DFSClient does, the file MD5 hashes the block MD5s zero-padded to the
+    backing buffer's size (32 bytes, doubling).
+    """
+    match = _ALGORITHM.fullmatch(algorithm)
+    if match is None:
+        raise ArchiveError(f"unsupported HDFS checksum algorithm {algorithm!r}, expected MD5-of-MD5-of-CRC32(C)")
+    crcs_per_block, bytes_per_crc, crc_type = int(match[1]), int(match[2]), match[3]
+    crc = _crc32c if crc_type == "CRC32C" else zlib.crc32
+    block_bytes = crcs_per_block * bytes_per_crc or None  # 0 crcs per block: the file is one block
+    digests: list[bytes] = []
+    while bytes_per_crc:
+        md5 = hashlib.md5(usedforsecurity=False)
+        remaining = block_bytes
+        crcs = 0
+        while remaining is None or remaining > 0:
+            chunk = f.read(bytes_per_crc if remaining is None else min(bytes_per_crc, remaining))
+            if not chunk:
+                break
+            md5.update(struct.pack(">I", crc(chunk)))
+            crcs += 1
+            remaining = None if remaining is None else remaining - len(chunk)
+        if not crcs:
+            break
+        digests.append(md5.digest())
+    written = b"".join(digests)
+    capacity = 32
+    while capacity < len(written):
+        capacity *= 2
+    file_md5 = hashlib.md5(written.ljust(capacity, b"\0"), usedforsecurity=False).digest()
+    return (struct.pack(">iq", bytes_per_crc, crcs_per_block) + file_md5).hex()
+
+
+def _crc32c(data: bytes) -> int:
+    import google_crc32c
+
+    return google_crc32c.value(data)
+
+
+def _verify(file: ArchiveFile, local: Path, checksum: dict) -> None:
+    received = local.stat().st_size
+    if received != file.length:
+        raise ArchiveError(f"{file.path}: received {received} bytes, the NameNode reports {file.length}")
+    with local.open("rb") as f:
+        computed = hdfs_file_checksum(f, checksum["algorithm"])
+    if computed != checksum["bytes"]:
+        raise ArchiveError(
+            f"{file.path}: checksum mismatch: the received bytes give {checksum['algorithm']} {computed},"
+            f" HDFS reports {checksum['bytes']}"
+        )
+
+
+def _batches(client: Any, files: list[ArchiveFile], checksums: dict[str, dict], scratch: Path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     for file in files:
         local = scratch / Path(file.path).name
         client.download(file.path, str(local), overwrite=True)
-        received = local.stat().st_size
-        if received != file.length:
-            raise ArchiveError(f"{file.path}: received {received} bytes, the NameNode reports {file.length}")
+        _verify(file, local, checksums[file.path])
         try:
             yield from pq.ParquetFile(local).iter_batches(batch_size=65_536)
         except (pa.ArrowInvalid, OSError) as exc:
-            raise ArchiveError(f"{file.path}: not a readable Parquet file: {exc}") from exc
+            raise UnreadableArchiveError(f"{file.path}: not a readable Parquet file: {exc}") from exc
         local.unlink()
 
 
@@ -83,14 +151,27 @@ def land_archive_month(lake: lk.Lake, client: Any, month: date, *, written_by: d
     """Land one archive month into raw/archive/transactions/ds=<first day of the month>."""
     month = month.replace(day=1)
     files = list_month(client, root, month)
+    checksums = {f.path: client.checksum(f.path) for f in files}
     ref = lake.partition("raw", "archive", "transactions", ds=month)
     position = {
         "source": "hdfs",
-        "files": [{"path": f.path, "length": f.length, "modification_time": f.modification_time} for f in files],
+        "files": [
+            {
+                "path": f.path,
+                "length": f.length,
+                "modification_time": f.modification_time,
+                "checksum": {"algorithm": checksums[f.path]["algorithm"], "bytes": checksums[f.path]["bytes"]},
+            }
+            for f in files
+        ],
     }
     with tempfile.TemporaryDirectory(prefix="hdfs-archive-") as scratch:
         manifest = lk.write_partition(
-            lake, ref, _batches(client, files, Path(scratch)), source_position=position, written_by=written_by
+            lake,
+            ref,
+            _batches(client, files, checksums, Path(scratch)),
+            source_position=position,
+            written_by=written_by,
         )
     log.info(
         "HDFS %s: %d files, %d rows published to %s", month_folder(root, month), len(files), manifest.row_count, ref.uri

@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pyarrow as pa
 
@@ -30,6 +30,7 @@ from include.ingestion.catalog import SQL_DIR
 log = logging.getLogger(__name__)
 
 BATCH_BYTES = 8 << 20  # per Arrow batch read from Postgres
+INITIAL_LOAD_SINCE = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 class ExtractError(RuntimeError):
@@ -44,6 +45,8 @@ class Landed:
     partition_uri: str
     rows: int
     watermark: str
+    since: str  # the extracted window [since, until): what the quality gate checks updated_at against
+    until: str
 
     def as_dict(self) -> dict:
         return {
@@ -51,6 +54,8 @@ class Landed:
             "partition_uri": self.partition_uri,
             "rows": self.rows,
             "watermark": self.watermark,
+            "since": self.since,
+            "until": self.until,
         }
 
 
@@ -107,11 +112,20 @@ def land_table(
     until: datetime,
     *,
     written_by: dict,
+    initial_load: bool = False,
 ) -> Landed:
-    """Extract one table's changes in [since, until) and publish them as raw/<schema>/<table>/ds=<since date>."""
+    """Extract one table's changes in [since, until) and publish them as raw/<schema>/<table>/ds=<since date>.
+
+    `initial_load` widens the window to everything changed before `until`, still published as
+    ds=<since date>: the first load of a table, whose history no daily run will ever land.
+    Readers take the latest row per key as of a date, so the snapshot and the daily
+    partitions after it compose.
+    """
     if until <= since:
         raise ExtractError(f"{schema}.{table}: empty data interval [{since}, {until}); schedule with real intervals")
     ref = lake.partition("raw", schema, table, ds=since.date())
+    if initial_load:
+        since = INITIAL_LOAD_SINCE
     position = {"source": f"postgres:{schema}.{table}", "since": since.isoformat(), "until": until.isoformat()}
     with changed_rows(postgres_uri, schema, table, since, until) as (arrow_schema, batches):
         manifest = lk.write_partition(
@@ -121,4 +135,11 @@ def land_table(
         "%s.%s: %d rows changed in [%s, %s) published to %s", schema, table, manifest.row_count, since, until, ref.uri
     )
     watermark = advance_watermark(lake, schema, table, until, ref.uri)
-    return Landed(table=table, partition_uri=ref.uri, rows=manifest.row_count, watermark=watermark.isoformat())
+    return Landed(
+        table=table,
+        partition_uri=ref.uri,
+        rows=manifest.row_count,
+        watermark=watermark.isoformat(),
+        since=since.isoformat(),
+        until=until.isoformat(),
+    )

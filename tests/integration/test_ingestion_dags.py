@@ -13,9 +13,16 @@ import pytest
 
 from include import lake as lk
 from include.ingestion import bureau, hdfs_archive
-from tests.conftest import ROOT, airflow_subprocess_env
+from tests.conftest import ROOT, airflow_subprocess_env, isolated_quality_history
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def quality_history(settings, stack):
+    """The quality gate's history in a scratch database (see `isolated_quality_history`)."""
+    with isolated_quality_history(settings) as uri:
+        yield uri
 
 
 @pytest.fixture
@@ -60,6 +67,11 @@ def test_ingest_postgres_core_lands_each_table_for_its_day(airflow_db, stack, se
     assert sorted(customers.column("customer_id").to_pylist()) == [base + i for i in range(7)]
     for table in ("accounts", "statements", "repayments"):  # nothing changed that day: typed, empty partitions
         assert lk.read_manifest(lake, lake.partition("raw", "core", table, ds=day.date())).row_count == 0
+    # The quality gate passed every table's partition and published it to validated/.
+    validated = lk.read_partition(lake, lake.partition("validated", "core", "customers", ds=day.date()))
+    assert validated.equals(customers)
+    for table in ("accounts", "statements", "repayments"):
+        assert lk.partition_exists(lake, lake.partition("validated", "core", table, ds=day.date()))
 
 
 def test_ingest_s3_bureau_waits_for_the_file_then_lands_it(airflow_db, stack, settings, lake_root):
@@ -68,11 +80,14 @@ def test_ingest_s3_bureau_waits_for_the_file_then_lands_it(airflow_db, stack, se
     bucket, ds = settings.variables["partner_drops_bucket"], date(2030, 4, 2)
     body = b"customer_id,bureau_score,open_loans,total_debt,max_dpd_12m,inquiries_6m\n7,710,1,99.5,0,2\n"
     s3.put_object(Bucket=bucket, Key=bureau.object_key(ds), Body=body)
+    lake = lk.Lake.from_uri(lake_root)
+    known = pa.table({"customer_id": pa.array([7], pa.int64())})  # the quality gate's reference set
+    reference = lake.partition("validated", "core", "customers", ds=ds)
+    lk.write_partition(lake, reference, known, source_position={}, written_by={})
     try:
         dags_test("ingest_s3_bureau", (ds + timedelta(days=1)).isoformat(), lake_root)
     finally:
         s3.delete_object(Bucket=bucket, Key=bureau.object_key(ds))
-    lake = lk.Lake.from_uri(lake_root)
     landed = lk.read_partition(lake, lake.partition("raw", "partner", "bureau", ds=ds))
     assert landed.to_pylist() == [
         {
@@ -84,6 +99,7 @@ def test_ingest_s3_bureau_waits_for_the_file_then_lands_it(airflow_db, stack, se
             "inquiries_6m": 2,
         }
     ]
+    assert lk.read_partition(lake, lake.partition("validated", "partner", "bureau", ds=ds)).equals(landed)
 
 
 def test_ingest_hdfs_archive_lands_the_interval_month(airflow_db, stack, settings, lake_root):
@@ -91,17 +107,37 @@ def test_ingest_hdfs_archive_lands_the_interval_month(airflow_db, stack, setting
 
     webhdfs = settings.connections["webhdfs_default"]
     client = hdfs.InsecureClient(f"http://{webhdfs.host}:{webhdfs.port}", user=webhdfs.login)
-    folder = hdfs_archive.month_folder(hdfs_archive.ARCHIVE_ROOT, date(2030, 3, 1))
+    month = date(2030, 3, 1)
+    folder = hdfs_archive.month_folder(hdfs_archive.ARCHIVE_ROOT, month)
+    at = pa.scalar(datetime(2030, 3, 14, 12, tzinfo=UTC), pa.timestamp("us", tz="UTC"))
+    archive = pa.table(
+        {
+            "schema_version": pa.array([1, 1, 1], pa.int32()),
+            "txn_id": ["a", "b", "c"],
+            "account_id": pa.array([11, 12, 11], pa.int64()),
+            "event_time": pa.array([at.value] * 3, pa.timestamp("us", tz="UTC")),
+            "amount": [12.5, 40.0, 33.2],
+            "currency": ["EUR"] * 3,
+            "mcc": ["5411", "5812", "5411"],
+            "channel": ["pos", "ecom", "pos"],
+            "country": ["DE"] * 3,
+            "declined": [False, False, True],
+        }
+    )
     buffer = io.BytesIO()
-    pq.write_table(pa.table({"txn_id": ["a", "b", "c"], "amount": [1.0, 2.0, 3.0]}), buffer)
+    pq.write_table(archive, buffer)
     client.write(f"{folder}/part-00000.parquet", data=buffer.getvalue(), overwrite=True)
+    lake = lk.Lake.from_uri(lake_root)
+    known = pa.table({"account_id": pa.array([11, 12], pa.int64())})  # the quality gate's reference set
+    reference = lake.partition("validated", "core", "accounts", ds=month)
+    lk.write_partition(lake, reference, known, source_position={}, written_by={})
     try:
         # A manual run on 2030-04-02 06:00 covers the interval starting 2030-03-02: March.
         dags_test("ingest_hdfs_archive", "2030-04-02T06:00:00+00:00", lake_root)
     finally:
         client.delete(folder, recursive=True)
-    lake = lk.Lake.from_uri(lake_root)
-    assert lk.read_partition(lake, lake.partition("raw", "archive", "transactions", ds=date(2030, 3, 1))).num_rows == 3
+    assert lk.read_partition(lake, lake.partition("raw", "archive", "transactions", ds=month)).num_rows == 3
+    assert lk.read_partition(lake, lake.partition("validated", "archive", "transactions", ds=month)).num_rows == 3
 
 
 def test_ingest_kafka_transactions_lands_new_events_once(airflow_db, stack, settings, lake_root):
@@ -134,3 +170,42 @@ def test_ingest_kafka_transactions_lands_new_events_once(airflow_db, stack, sett
     ids = landed.column("txn_id").to_pylist()
     assert set(txn_ids) <= set(ids)
     assert len(ids) == len(set(ids))
+
+
+@pytest.mark.parametrize(
+    ("dag_id", "task_id", "conn_id", "conn"),
+    [
+        ("ingest_hdfs_archive", "land_archive_month", "webhdfs_default", {"conn_type": "webhdfs", "host": "127.0.0.1"}),
+        ("ingest_kafka_transactions", "land_card_transactions", "kafka_default", {"conn_type": "kafka"}),
+    ],
+)
+def test_unreachable_source_fails_the_task_naming_the_connection_and_endpoint(
+    airflow_db, lake_root, dag_id, task_id, conn_id, conn
+):
+    import json
+    import socket
+
+    with socket.socket() as s:  # a loopback port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    if conn["conn_type"] == "kafka":
+        conn = {**conn, "extra": {"bootstrap.servers": f"127.0.0.1:{port}"}}
+    else:
+        conn = {**conn, "port": port}
+    result = subprocess.run(
+        [str(ROOT / "bin" / "airflow"), "tasks", "test", dag_id, task_id, "2030-05-02T06:00:00+00:00"],
+        env=airflow_subprocess_env(
+            AIRFLOW_VAR_LAKE_ROOT=lake_root, **{f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn)}
+        ),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    output = result.stdout + result.stderr
+    # `tasks test` exits 0 whatever the task does: its state is in the log.
+    assert "new_state=up_for_retry" in output, output[-3000:]
+    assert (
+        f"ConnectionUnavailableError: connection {conn_id} ({conn['conn_type']}) is unreachable: tried 127.0.0.1:{port}"
+        in output
+    ), output[-3000:]

@@ -143,21 +143,33 @@ def test_bureau_file_lands_typed_with_key_and_etag_in_the_manifest(lake, partner
 
 
 @pytest.mark.parametrize(
-    ("body", "problem"),
+    ("body", "columns", "rows"),
     [
-        (b"", "empty file"),
-        (b"customer_id,bureau_score,open_loans,total_debt,max_dpd_12m\n1,700,2,1.5,0\n", "'inquiries_6m'"),
-        (GOOD_CSV.replace(b"1,700", b"1,abc"), "invalid value 'abc'"),
-        (GOOD_CSV[:-9], "Expected 6 columns"),
-        (b"\x00\x01\xff garbage", "does not match the bureau file contract"),
+        (b"", bureau.SCHEMA.names, 0),
+        (b"customer_id,bureau_score,open_loans,total_debt,max_dpd_12m\n1,700,2,1.5,0\n", bureau.SCHEMA.names[:-1], 1),
+        (GOOD_CSV.replace(b"1,700", b"1,abc"), bureau.SCHEMA.names, GOOD_CSV.count(b"\n") - 1),
     ],
-    ids=["empty", "missing-column", "wrong-type", "truncated", "garbage"],
+    ids=["empty", "missing-column", "wrong-type"],
 )
-def test_bureau_file_breaking_the_contract_fails_clearly_and_publishes_nothing(lake, partner, body, problem):
+def test_bureau_file_breaking_the_contract_lands_as_delivered_for_the_quality_gate(lake, partner, body, columns, rows):
     client, bucket = partner
     ds = date(2026, 11, 21)
     client.put_object(Bucket=bucket, Key=bureau.object_key(ds), Body=body)
-    with pytest.raises(bureau.BureauFileError, match=problem) as raised:
+    landed = bureau.land_bureau_file(lake, client, bucket, ds, written_by=WRITTEN_BY)
+    table = lk.read_partition(lake, lake.partition("raw", "partner", "bureau", ds=ds))
+    assert (table.column_names, table.num_rows, landed["rows"]) == (columns, rows, rows)
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [(GOOD_CSV[:-9], "Expected 6 columns"), (b"\x00\x01\xff garbage", "not a readable CSV file")],
+    ids=["truncated", "garbage"],
+)
+def test_unreadable_bureau_file_fails_clearly_and_publishes_nothing(lake, partner, body, problem):
+    client, bucket = partner
+    ds = date(2026, 11, 21)
+    client.put_object(Bucket=bucket, Key=bureau.object_key(ds), Body=body)
+    with pytest.raises(bureau.UnreadableFileError, match=problem) as raised:
         bureau.land_bureau_file(lake, client, bucket, ds, written_by=WRITTEN_BY)
     assert bureau.object_key(ds) in str(raised.value)
     assert not lk.partition_exists(lake, lake.partition("raw", "partner", "bureau", ds=ds))
@@ -199,6 +211,10 @@ def test_archive_month_lands_every_file_with_paths_and_sizes_in_the_manifest(lak
     files = lk.read_manifest(lake, ref).source_position["files"]
     assert [f["path"].rsplit("/", 1)[1] for f in files] == ["part-00000.parquet", "part-00001.parquet"]
     assert all(f["length"] > 0 and f["modification_time"] > 0 for f in files)
+    assert [f["checksum"] for f in files] == [
+        {k: v for k, v in hdfs.checksum(f["path"]).items() if k != "length"} for f in files
+    ]
+    assert {f["checksum"]["algorithm"] for f in files} == {"MD5-of-0MD5-of-512CRC32C"}
 
 
 def test_missing_archive_month_fails_naming_the_hdfs_path(lake, hdfs):
@@ -220,3 +236,32 @@ def test_corrupt_archive_file_fails_and_publishes_nothing(lake, hdfs):
     with pytest.raises(hdfs_archive.ArchiveError, match=r"part-00000\.parquet: not a readable Parquet file"):
         hdfs_archive.land_archive_month(lake, hdfs, date(2026, 7, 1), written_by=WRITTEN_BY)
     assert not lk.partition_exists(lake, lake.partition("raw", "archive", "transactions", ds=date(2026, 7, 1)))
+
+
+class RewritingClient:
+    """The WebHDFS client, while another writer replaces each file with as many different
+    bytes just before it is downloaded: the size still matches, the content does not."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def download(self, hdfs_path, local_path, **kwargs):
+        with self._client.read(hdfs_path) as reader:
+            data = reader.read()
+        self._client.write(hdfs_path, data=bytes(b ^ 0xFF for b in data[:64]) + data[64:], overwrite=True)
+        return self._client.download(hdfs_path, local_path, **kwargs)
+
+
+def test_archive_file_not_matching_its_hdfs_checksum_fails_and_publishes_nothing(lake, hdfs):
+    folder = hdfs_archive.month_folder(hdfs_archive.ARCHIVE_ROOT, date(2026, 8, 1))
+    hdfs.write(f"{folder}/part-00000.parquet", data=month_of_events(10))
+    with pytest.raises(
+        hdfs_archive.ArchiveError,
+        match=r"year=2026/month=08/part-00000\.parquet: checksum mismatch: the received bytes give "
+        r"MD5-of-0MD5-of-512CRC32C [0-9a-f]{56}, HDFS reports [0-9a-f]{56}$",
+    ):
+        hdfs_archive.land_archive_month(lake, RewritingClient(hdfs), date(2026, 8, 1), written_by=WRITTEN_BY)
+    assert not lk.partition_exists(lake, lake.partition("raw", "archive", "transactions", ds=date(2026, 8, 1)))

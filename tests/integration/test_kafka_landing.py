@@ -15,6 +15,7 @@ import uuid
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
+import pyarrow.parquet as pq
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
@@ -173,6 +174,31 @@ def test_every_event_lands_once_in_its_event_day_and_the_high_watermarks_are_com
     assert all(
         f"-p{r['partition']}-{r['start']}-{r['end']}-" in " ".join(manifest.file_names) for r in summary["ranges"]
     )
+
+
+def test_batches_smaller_than_the_written_chunk_land_once_in_row_groups_of_the_chunk(lake, kafka, topic, monkeypatch):
+    monkeypatch.setattr(kl, "BATCH_MESSAGES", 40)  # decoded 40 messages at a time, written 150 at a time
+    events = produce_events(kafka, topic, 0, 2000)
+    decode, batches = kl._decode, []
+
+    def counted(messages, *args):
+        batches.append(len(messages))
+        return decode(messages, *args)
+
+    monkeypatch.setattr(kl, "_decode", counted)
+    summary = land(lake, kafka, topic)
+
+    assert max(batches) == 40 and sum(batches) == 2000
+    assert (summary["events"], summary["written"]) == (2000, 2000)
+    assert_exactly_once(lake, kafka, topic, events)
+    for day in landed(lake):
+        ref = lake.partition("raw", *kl.DATASET, ds=day)
+        for name in lk.read_manifest(lake, ref).file_names:
+            offsets = next(r for r in summary["ranges"] if f"-p{r['partition']}-{r['start']}-{r['end']}-" in name)
+            with lake.filesystem.open_input_file(lake.path(f"{ref.relative}/{name}")) as file:
+                row_groups = pq.ParquetFile(file).metadata.num_row_groups
+            # One row group per written chunk of 150 messages, not one per decoded batch of 40.
+            assert row_groups <= -(-(offsets["end"] - offsets["start"]) // 150), (name, row_groups)
 
 
 def test_a_rerun_without_new_events_lands_nothing_and_new_events_land_alone(lake, kafka, topic):

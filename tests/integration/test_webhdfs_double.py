@@ -395,18 +395,18 @@ def test_overwrite_is_atomic_for_readers(client: InsecureClient, webhdfs: WebHdf
     assert all(len(content) == size and len(set(content)) == 1 for content in seen)
 
 
-def test_checksum_is_hdfs_md5_of_md5_of_crc32(client: InsecureClient) -> None:
+def test_checksum_is_hdfs_md5_of_md5_of_crc32c(client: InsecureClient) -> None:
     client.write("/empty", data=b"")
     client.write("/data", data=b"x" * 1000)
 
     # An empty file's checksum is the same on every Hadoop cluster: this is it.
     assert client.checksum("/empty") == {
-        "algorithm": "MD5-of-0MD5-of-0CRC32",
+        "algorithm": "MD5-of-0MD5-of-0CRC32C",
         "bytes": "00000000000000000000000070bc8f4b72a86921468bf8e8441dce51",
         "length": 28,
     }
     checksum = client.checksum("/data")
-    assert checksum["algorithm"] == "MD5-of-0MD5-of-512CRC32"
+    assert checksum["algorithm"] == "MD5-of-0MD5-of-512CRC32C"
     assert checksum["bytes"].startswith("00000200" + "0" * 16)
     assert checksum["length"] == 28
 

@@ -1,0 +1,90 @@
+"""LightGBM on the CPU: early stopping on the validation month, deterministic for a given seed."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from include.training.data import FeatureSpec, Split
+
+DEFAULTS: dict[str, Any] = {
+    "objective": "binary",
+    "learning_rate": 0.05,
+    "num_leaves": 31,
+    "min_child_samples": 50,
+    "num_boost_round": 500,
+    "early_stopping_rounds": 30,
+    # OpenMP threads spin while they wait: on a shared 2-core machine two threads took 7-48 s where
+    # one took 1.2 s (bench/training.py). Workers with dedicated cores raise it in the model YAML.
+    "num_threads": 1,
+}
+# Same seed, same data, same threads -> the same trees, bit for bit.
+_DETERMINISM = {"deterministic": True, "force_row_wise": True, "verbosity": -1}
+
+
+@dataclass
+class LightGBMModel:
+    """A fitted booster plus the feature contract it was trained with."""
+
+    booster: Any
+    spec: FeatureSpec
+    categories: dict[str, list[str]]  # each categorical's training levels, in code order
+    params: dict[str, Any]
+    best_iteration: int
+    train_seconds: float
+    algorithm: str = "lightgbm"
+    device: str = "cpu"
+    history: dict[str, list[float]] = field(default_factory=dict)
+
+    def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
+        """The probability of default of each row (1-D)."""
+        return self.booster.predict(_encode(frame, self.spec, self.categories), num_iteration=self.best_iteration)
+
+
+def train_lightgbm(split: Split, spec: FeatureSpec, params: dict[str, Any], seed: int, label: str = "label"):
+    import lightgbm as lgb
+
+    params = {**DEFAULTS, **params}
+    rounds = int(params.pop("num_boost_round"))
+    patience = int(params.pop("early_stopping_rounds"))
+    categories = {name: sorted(split.train[name].dropna().astype(str).unique().tolist()) for name in spec.categorical}
+    train = lgb.Dataset(
+        _encode(split.train, spec, categories), split.train[label], categorical_feature=list(spec.categorical) or "auto"
+    )
+    valid = lgb.Dataset(_encode(split.validate, spec, categories), split.validate[label], reference=train)
+    history: dict[str, dict[str, list[float]]] = {}
+    started = time.perf_counter()
+    booster = lgb.train(
+        {**params, **_DETERMINISM, "seed": seed, "metric": ["auc", "binary_logloss"]},
+        train,
+        num_boost_round=rounds,
+        valid_sets=[valid],
+        valid_names=["validate"],
+        callbacks=[lgb.early_stopping(patience, verbose=False), lgb.record_evaluation(history)],
+    )
+    return LightGBMModel(
+        booster=booster,
+        spec=spec,
+        categories=categories,
+        params={**params, "num_boost_round": rounds, "early_stopping_rounds": patience, "seed": seed},
+        best_iteration=booster.best_iteration or rounds,
+        train_seconds=time.perf_counter() - started,
+        history=history.get("validate", {}),
+    )
+
+
+def _encode(frame: pd.DataFrame, spec: FeatureSpec, categories: dict[str, list[str]]) -> pd.DataFrame:
+    """The feature columns; categoricals with the training levels (an unseen level becomes missing)."""
+    missing = [c for c in spec.columns if c not in frame.columns]
+    if missing:
+        raise KeyError(f"input frame lacks feature column(s) {missing}; the model was trained on {spec.columns}")
+    out = frame[spec.columns].copy()
+    for name in spec.numeric:
+        out[name] = out[name].astype("float64")
+    for name in spec.categorical:
+        out[name] = pd.Categorical(out[name].astype("string").astype(object), categories=categories[name])
+    return out

@@ -1,0 +1,64 @@
+"""Deadline alerts: a DAG run that has not finished in time alerts on Slack and e-mail.
+
+Airflow 3's `DeadlineAlert` replaces SLAs. The scheduler notices the missed deadline and
+the triggerer runs `alert_missed_deadline` with a small context (the DAG run as the REST
+API returns it, and the deadline), so this module must stay importable by the triggerer:
+it lives in `plugins/`, top level, as Airflow's docs require.
+
+    @dag(deadline=completion_deadline(timedelta(hours=2)), ...)
+
+The reference is when the run was queued, not its logical date: a backfill's logical
+dates lie in the past, and would miss every deadline at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from datetime import timedelta
+from typing import Any
+
+from airflow.sdk.definitions.deadline import AsyncCallback, DeadlineAlert, DeadlineReference
+
+from orchestration import alerts
+
+CALLBACK = "orchestration.deadlines.alert_missed_deadline"
+
+
+def completion_deadline(within: timedelta) -> DeadlineAlert:
+    """Alert when a run of the DAG is not finished `within` after it was queued."""
+    return DeadlineAlert(
+        reference=DeadlineReference.DAGRUN_QUEUED_AT, interval=within, callback=AsyncCallback(CALLBACK)
+    )
+
+
+def describe_missed_deadline(context: dict[str, Any]) -> alerts.Alert:
+    """The alert for a missed deadline, from the triggerer's context (plain JSON, no task instance)."""
+    run = context.get("dag_run") or {}
+    deadline = (context.get("deadline") or {}).get("deadline_time", "unknown")
+    dag_id = run.get("dag_id", "unknown DAG")
+    when = run.get("logical_date") or "manual run (no logical date)"
+    subject = f"[airflow] {dag_id} missed its deadline ({when})"
+    facts = [
+        ("DAG", dag_id),
+        ("Run", run.get("dag_run_id", "unknown")),
+        ("Logical date", when),
+        ("Queued at", run.get("queued_at", "unknown")),
+        ("Deadline", deadline),
+        ("State now", run.get("state", "unknown")),
+    ]
+    text = f"*{subject}*\nThe run is not finished.\n" + "\n".join(f"*{k}:* {v}" for k, v in facts)
+    rows = "".join(f"<tr><th align='left'>{k}</th><td>{html.escape(str(v))}</td></tr>" for k, v in facts)
+    return alerts.Alert(subject=subject, text=text, html=f"<p>The run is not finished.</p><table>{rows}</table>")
+
+
+async def alert_missed_deadline(context: dict[str, Any] | None = None, **_: Any) -> str:
+    """Run by the triggerer when a deadline passes: Slack and e-mail, like a final failure.
+
+    Returns a string on purpose: Airflow stores the result in the `callback` table, and a
+    list there crashed the triggerer on SQLite ("type 'list' is not supported").
+    """
+    context = context or {}
+    # The notifiers and Variable lookups are blocking: keep them off the triggerer's event loop.
+    delivered = await asyncio.to_thread(alerts.send, describe_missed_deadline(context), context)
+    return "delivered via " + ", ".join(delivered) if delivered else "no alert channel configured"

@@ -1,0 +1,64 @@
+"""A DAG run that outlives its deadline alerts: the real scheduler notices, the real
+triggerer runs the callback, and the message reaches the Slack double and the SMTP sink."""
+
+import textwrap
+from datetime import date
+
+import pytest
+
+from devstack.backfill import cli, run_backfills
+from tests.conftest import isolated_airflow_env
+from tests.integration.test_alerting import alert_env, slack, smtp_server  # noqa: F401 (fixtures)
+
+pytestmark = [pytest.mark.integration, pytest.mark.airflow]
+
+API_PORT = "18081"
+DAY = date(2026, 1, 5)
+SLOW_DAG = """
+from datetime import datetime, timedelta
+
+from airflow.sdk import CronDataIntervalTimetable, dag, task
+
+from orchestration.deadlines import completion_deadline
+
+
+@dag(schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"), start_date=datetime(2026, 1, 1),
+     catchup=False, deadline=completion_deadline(timedelta(seconds=1)), tags=["test"],
+     # standalone's scheduler can start a task before its API server answers: a retry covers it
+     default_args={"retries": 2, "retry_delay": timedelta(seconds=5)})
+def deadline_probe():
+    @task
+    def slow():
+        import time
+
+        time.sleep(20)  # long enough for the scheduler to see the deadline pass and the triggerer to alert
+
+    slow()
+
+
+deadline_probe()
+"""
+
+
+def test_a_run_past_its_deadline_alerts_on_slack_and_email(airflow_db, smtp_server, slack, tmp_path):  # noqa: F811
+    mail, smtp_port = smtp_server
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "deadline_probe.py").write_text(textwrap.dedent(SLOW_DAG))
+    env = isolated_airflow_env(
+        tmp_path / "airflow",
+        AIRFLOW__CORE__DAGS_FOLDER=str(dags),
+        AIRFLOW__API__PORT=API_PORT,
+        AIRFLOW__API__BASE_URL=f"http://localhost:{API_PORT}",
+        AIRFLOW__CORE__EXECUTION_API_SERVER_URL=f"http://localhost:{API_PORT}/execution/",
+        **alert_env(slack, smtp_port, "data-oncall@bank.test", "#data-alerts"),
+    )
+    cli("db", "migrate", env=env)
+    states = run_backfills({"deadline_probe": (DAY, DAY)}, env=env, log=tmp_path / "standalone.log", timeout_s=300)
+    assert states["deadline_probe"] == ["success"], states
+
+    posts = [c["body"]["text"] for c in slack.calls if c["method"] == "chat.postMessage"]
+    log_tail = (tmp_path / "standalone.log").read_text()[-3000:]
+    assert any("deadline_probe missed its deadline" in text for text in posts), f"slack got {posts}\n{log_tail}"
+    assert [m["Subject"] for m in mail.messages if "missed its deadline" in m["Subject"]], log_tail
+    assert "*Queued at:*" in next(text for text in posts if "missed its deadline" in text)
