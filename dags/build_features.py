@@ -103,14 +103,21 @@ def build_features():
         )
 
     def validate(kind: str, feature_set: str):
-        @task(task_id=f"validate_{kind}_set", pool="default_pool", outlets=[lake_asset("features", feature_set)])
-        def validate_set(dates: dict, **context) -> dict:
-            """Validate the built partition with the feature table's GX suite; on failure quarantine it and fail."""
+        published_set = lake_asset("features", feature_set)
+
+        @task(task_id=f"validate_{kind}_set", pool="default_pool", outlets=[published_set])
+        def validate_set(dates: dict, outlet_events=None, **context) -> dict:
+            """Validate the built partition with the feature table's GX suite; on failure quarantine it and fail.
+
+            A pass emits the feature set's Asset with the day in its extra (`ds`), so consumers
+            (`score_<model>`) know which day was published without listing the lake."""
             from orchestration.quality import run_feature_gate
             from orchestration.resources import lake
 
             ref = lake().partition("features", feature_set, f"v{CREDIT_DEFAULT.version}", ds=dates[kind])
-            return run_feature_gate(ref.uri, context)
+            verdict = run_feature_gate(ref.uri, context)
+            outlet_events[published_set].extra = {"ds": dates[kind], "uri": ref.uri}
+            return verdict
 
         return validate_set
 

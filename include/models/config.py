@@ -90,6 +90,9 @@ class EnvironmentPolicy:
 class MonitoringConfig:
     drift_share: float  # share of drifted features that counts as dataset drift
     performance_floor: float  # matured-label ROC AUC below which the model is degraded
+    # Rows of the day and of the training reference that the drift report compares (a uniform
+    # random sample above this size): keeps the Evidently report near a minute at any portfolio size.
+    sample_rows: int = 100_000
 
 
 @dataclass(frozen=True)
@@ -367,7 +370,9 @@ def _environments(top: _Fields) -> dict[str, EnvironmentPolicy]:
 
 def _monitoring(f: _Fields) -> MonitoringConfig:
     result = MonitoringConfig(
-        drift_share=f.number("drift_share"), performance_floor=f.number("performance_floor", low=0.5)
+        drift_share=f.number("drift_share"),
+        performance_floor=f.number("performance_floor", low=0.5),
+        sample_rows=f.int("sample_rows", required=False, default=100_000, minimum=1_000),
     )
     f.done()
     return result

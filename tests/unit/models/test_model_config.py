@@ -53,6 +53,7 @@ def _valid() -> dict:
         (lambda b: b.update(owners=[]), "owners", "at least one"),
         (lambda b: b["behaviour"].update(increasing=["region"]), "behaviour.increasing", "feature_set.exclude"),
         (lambda b: b["monitoring"].update(performance_floor=0.9), "monitoring.performance_floor", "above"),
+        (lambda b: b["monitoring"].update(sample_rows=10), "monitoring.sample_rows", "expected an integer >= 1000"),
         (lambda b: b.update(schedul={}), "<top level>", "unknown field(s) ['schedul']"),
         (lambda b: b.update(name="other_name"), "name", "must equal the file name"),
         (lambda b: b.pop("label"), "label", "missing"),
