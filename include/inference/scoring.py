@@ -77,6 +77,8 @@ def load_champion(model_name: str, tracking_uri: str | None = None) -> Champion:
 
 def score_batch(model: Any, batch: pa.RecordBatch, ds: date, version: str, where: str) -> pa.RecordBatch:
     """The PD of every row of one features batch, as a predictions batch; rejects a PD outside [0, 1]."""
+    if batch.num_rows == 0:  # the models refuse an empty frame; a day without accounts scores nothing
+        return pa.RecordBatch.from_pylist([], schema=PREDICTIONS_SCHEMA)
     frame = batch.to_pandas()
     probability = np.asarray(model.predict_proba(frame), dtype="float64")
     bad = ~(np.isfinite(probability) & (probability >= 0) & (probability <= 1))
@@ -92,7 +94,7 @@ def score_batch(model: Any, batch: pa.RecordBatch, ds: date, version: str, where
             batch.column(batch.schema.get_field_index("account_id")).cast(pa.int64()),
             pa.array(np.full(rows, ds), type=pa.date32()),
             pa.array(probability, type=pa.float64()),
-            pa.array([version] * rows, type=pa.string()) if rows else pa.array([], type=pa.string()),
+            pa.array([version] * rows, type=pa.string()),
         ],
         schema=PREDICTIONS_SCHEMA,
     )

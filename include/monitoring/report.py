@@ -47,8 +47,8 @@ def trend_png(
     for ax, metric in zip(axes, TREND_METRICS, strict=True):
         points = [(day, value) for day, _, name, value in history if name == metric and value is not None]
         if points:
-            days, values = zip(*points, strict=True)
-            ax.plot(days, values, marker="o", markersize=3)
+            x, y = zip(*points, strict=True)
+            ax.plot(x, y, marker="o", markersize=3)
         else:
             ax.text(0.5, 0.5, "no data yet", ha="center", va="center", transform=ax.transAxes, color="grey")
         if lines[metric] is not None:
