@@ -28,11 +28,12 @@ from include.lake.reader import (
     verify_partition,
 )
 from include.lake.store import ZONES, Lake, PartitionRef, read_json, write_json
-from include.lake.writer import write_partition
+from include.lake.writer import Encodings, write_partition
 
 __all__ = [
     "ZONES",
     "DataFile",
+    "Encodings",
     "Lake",
     "LakeError",
     "Manifest",

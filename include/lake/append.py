@@ -47,7 +47,16 @@ from include.lake.manifest import (
 )
 from include.lake.reader import _hash, read_manifest
 from include.lake.store import Lake, PartitionRef, check_ref
-from include.lake.writer import ROWS_PER_FILE, ROWS_PER_ROW_GROUP, _conformed, _PartFiles, _regroup, commit
+from include.lake.writer import (
+    DEFAULT_ENCODINGS,
+    ROWS_PER_FILE,
+    ROWS_PER_ROW_GROUP,
+    Encodings,
+    _conformed,
+    _PartFiles,
+    _regroup,
+    commit,
+)
 
 RANGES_KEY = "kafka_ranges"
 
@@ -82,6 +91,7 @@ class PartitionAppend:
 
     A range's rows may arrive in several `write` calls (chunks of a stream), ranges one
     after the other. Use it as a context manager so that a failure closes the open file.
+    `encodings` applies to the files this append writes (see `writer.Encodings`).
     """
 
     def __init__(
@@ -91,8 +101,10 @@ class PartitionAppend:
         schema: pa.Schema,
         *,
         rows_per_file: int = ROWS_PER_FILE,
+        encodings: Encodings = DEFAULT_ENCODINGS,
     ) -> None:
         check_ref(lake, ref)
+        encodings.writer_options(schema, ref.uri)  # a wrong column name fails here, not at the first write
         self.lake, self.ref, self.schema = lake, ref, schema
         self.base = read_manifest(lake, ref)
         if self.base is not None and self.base.schema_hash != schema_hash(schema):
@@ -102,7 +114,7 @@ class PartitionAppend:
             )
         listed = self.base.source_position.get(RANGES_KEY, []) if self.base is not None else []
         self._listed = [OffsetRange.from_dict(entry) for entry in listed]
-        self._rows_per_file = rows_per_file
+        self._rows_per_file, self._encodings = rows_per_file, encodings
         self._attempt = new_attempt_id()
         self._written: list[tuple[OffsetRange, int]] = []
         self._files: list[DataFile] = []
@@ -183,7 +195,9 @@ class PartitionAppend:
                 "append; a range's rows must come one after the other"
             )
         self._close_open()
-        files = _PartFiles(self.lake, self.ref, f"{offsets.id}-{self._attempt}", self.schema, self._rows_per_file)
+        files = _PartFiles(
+            self.lake, self.ref, f"{offsets.id}-{self._attempt}", self.schema, self._rows_per_file, self._encodings
+        )
         self._open = (offsets, files)
         self._written.append((offsets, 0))
         return files
