@@ -649,7 +649,11 @@ def _by_day(table: pa.Table, column: str) -> Iterator[tuple[date, pa.Table]]:
     if not table.num_rows:
         return
     days = pc.cast(table[column], pa.date32())
-    for day in sorted(pc.unique(days).to_pylist()):
+    unique = sorted(pc.unique(days).to_pylist())
+    if len(unique) == 1:  # the usual batch: one day, nothing to copy
+        yield unique[0], table
+        return
+    for day in unique:
         yield day, table.filter(pc.equal(days, day))
 
 
