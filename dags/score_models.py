@@ -93,7 +93,7 @@ def model_dags(config: ModelConfig) -> None:
         @task(outlets=[predictions], max_active_tis_per_dagrun=1, execution_timeout=timedelta(hours=2))
         def score(day: str, outlet_events=None, **context) -> dict:
             """Score one day with the champion into ml.scores and predictions/<model>/ds=D."""
-            from airflow.exceptions import AirflowFailException
+            from airflow.sdk.exceptions import AirflowFailException
 
             from include.inference import ChampionNotFoundError, score_day
             from orchestration.resources import lake, mlflow_tracking_uri, postgres_uri, written_by
@@ -152,7 +152,7 @@ def model_dags(config: ModelConfig) -> None:
         @task(outlets=[drift_signal])
         def signal_retraining(summary: dict, outlet_events=None, **context) -> dict:
             """Drifted day, first time: emit lake/signals/drift/<model> (schedules training); otherwise skip."""
-            from airflow.exceptions import AirflowSkipException
+            from airflow.sdk.exceptions import AirflowSkipException
 
             from include.monitoring.monitor import claim_retrain_signal
             from orchestration.resources import postgres_uri

@@ -38,8 +38,11 @@ def decide(
     performance: dict[str, float] | None,
     previous: tuple[str, dict[str, float] | None] | None,
     still_champion: bool,
+    done: frozenset[str] = frozenset(),
 ) -> list[Planned]:
-    """The actions a day calls for. `previous` is (version, its performance on the same labels) or None."""
+    """The actions a day calls for. `previous` is (version, its performance on the same labels) or None;
+    `done`: the day's actions already done. A degradation is handled once a day, whichever way: after a
+    rollback the monitored version is no longer champion, and a re-run must not then alert about that."""
     planned = []
     if drift.detected:
         planned.append(
@@ -50,7 +53,7 @@ def decide(
             )
         )
     floor = config.monitoring.performance_floor
-    if performance is None or performance["roc_auc"] >= floor:
+    if performance is None or performance["roc_auc"] >= floor or done & {ROLLBACK, PERFORMANCE_ALERT}:
         return planned
     auc = performance["roc_auc"]
     below = f"ROC AUC on matured labels {auc:.4f} < performance_floor {floor:.4f}"

@@ -134,7 +134,8 @@ def monitor_day(
     run = _log_run(config, day, version, metrics, drift, png, dag_run_id, tracking_uri)
     links = {"report": report_uri, "trend": trend_uri, **({"mlflow": run["url"]} if run.get("url") else {})}
 
-    planned = act.decide(config, drift, perf, previous, champion_now == version)
+    done = frozenset(a for a, r in store.actions(postgres_uri, name, day).items() if r["status"] == "done")
+    planned = act.decide(config, drift, perf, previous, champion_now == version, done)
     taken = [
         _act(config, day, version, p, links, drift, postgres_uri, dag_run_id, notify, tracking_uri, run["run_id"])
         for p in planned

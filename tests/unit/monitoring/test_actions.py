@@ -65,3 +65,10 @@ def test_the_alert_names_model_version_day_reason_top_features_and_links(config)
     assert "report: s3://lake/reports/drift/small_default/ds=2026-12-02/report.html" in text
     assert "test-owner@bank.example" in text
     assert "<a href='s3://lake/reports/drift/small_default/ds=2026-12-02/report.html'>report</a>" in html
+
+
+@pytest.mark.parametrize("done", [act.ROLLBACK, act.PERFORMANCE_ALERT])
+def test_a_degradation_already_handled_that_day_is_not_handled_again(config, done):
+    # After the rollback the monitored version is no longer champion: no "no rollback" alert on a re-run.
+    planned = act.decide(config, _drift(0.75), POOR, ("3", GOOD), still_champion=False, done=frozenset({done}))
+    assert [p.action for p in planned] == [act.DRIFT_ALERT]  # the drift alert's own claim stops its repeat
