@@ -91,7 +91,7 @@ EVENT_SCHEMA = pa.schema(
 )
 SCHEMA = EVENT_SCHEMA.append(pa.field("kafka_partition", pa.int32())).append(pa.field("kafka_offset", pa.int64()))
 # Dictionaries only for the columns with few distinct values; offsets and event times grow
-# within a Kafka partition, so their deltas are small. Ids and amounts stay plain (zstd).
+# within a Kafka partition, so their deltas are small. Transaction ids and amounts stay plain.
 ENCODINGS = lk.Encodings(
     dictionary=("schema_version", "account_id", "currency", "mcc", "channel", "country", "declined", "kafka_partition"),
     delta=("event_time", "kafka_offset"),
