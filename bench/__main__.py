@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bench import features, ingest, parse_time, quality, training, write_results
+from bench import features, inference, ingest, parse_time, quality, training, write_results
 
 RESULTS = Path(__file__).resolve().parent / "results" / "latest.md"
 BENCHMARKS = {
@@ -13,6 +13,7 @@ BENCHMARKS = {
     "Quality gate": quality.run,
     "Features": features.run,
     "Training": training.run,
+    "Inference": inference.run,
 }
 
 
