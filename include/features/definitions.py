@@ -9,6 +9,9 @@ with built-in functions only. The feature set's version is a hash of these decla
 Point in time: every feature at D sees only what was known before D. Events count when
 their event time is < D; core tables are taken as of D (for each key the latest version
 with `updated_at` < D); the bureau attributes are those of the latest delivery before D.
+An account or customer with no version before D (its only landed version is an initial
+load's snapshot taken after D, see `stable_columns`) keeps only the attributes that never
+change over its life; the others are unknown at D.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ TRAINING_SET = f"{FEATURE_SET}_training"
 SCORING_SET = f"{FEATURE_SET}_scoring"
 
 # Bumped when the renderer changes what a declaration means.
-RENDERER_VERSION = 1
+RENDERER_VERSION = 2
 
 CASH_MCC = "6011"  # ATM withdrawal on a credit card: a cash advance
 HOME_COUNTRY = "DE"
@@ -70,6 +73,16 @@ class FeatureSet:
     label_dpd: int = 90
     categoricals: tuple[str, ...] = field(
         default=("product", "age_band", "employment_status", "region"),
+    )
+    # Per slowly changing table, the columns that never change over a row's life. A source
+    # keeps only each row's latest version, so a table's first landing (an initial load) has
+    # no version before D for a row that changed after D. At such a D the row is taken from
+    # its earliest landed version with these columns only: a later value of any other column
+    # (status, limit, income, employment) would tell the future. Its credit limit comes from
+    # its latest statement before D instead; income and employment are unknown (null).
+    stable_columns: tuple[tuple[str, tuple[str, ...]], ...] = (
+        ("accounts", ("customer_id", "product", "opened_at")),
+        ("customers", ("birth_date", "gender", "region", "created_at")),
     )
 
     @property

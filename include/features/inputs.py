@@ -3,18 +3,21 @@
 Only files listed in committed manifests are read (`data_file_uris`), so a partition
 being written, or one never committed, is invisible. Partitions are chosen by their day
 so an engine never scans what cannot matter: the transaction window, the bureau
-look-back, every core partition up to D (the label's horizon for statements). The query
-then filters on event and update times again: the partition choice saves work, the
-query guarantees point-in-time correctness.
+look-back, every core partition up to D (the label's horizon for statements). A core
+table whose history came in one initial load (`ingest_postgres_core` with `initial_load`)
+has a single snapshot partition for every day before its first daily one: for an earlier
+D the snapshot stands in for the missing days. The query then filters on event and update
+times again: the partition choice saves work, the query guarantees point-in-time correctness.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from itertools import pairwise
 
 from include.features.definitions import FeatureSet
-from include.lake import Lake, data_file_uris, list_partitions
+from include.lake import Lake, PartitionRef, data_file_uris, list_partitions, read_manifest
 
 # relation -> (source, dataset, the columns the query reads, as Spark DDL)
 CORE = {
@@ -101,8 +104,14 @@ def plan(
     relations = []
     for name, (source, dataset, ddl) in CORE.items():
         until = d + timedelta(days=fs.label_horizon_days) if label and name == "statements" else last
-        days = [day for day in list_partitions(lake, zone, source, dataset) if day <= until]
-        if complete and (not days or days[-1] < until):
+        landed = list_partitions(lake, zone, source, dataset)
+        days = [day for day in landed if day <= until]
+        snapshot = next((day for day in landed if day > until), None)
+        if days and days[-1] == until:
+            pass
+        elif snapshot and _holds_history_through(lake, lake.partition(zone, source, dataset, ds=snapshot), until):
+            days.append(snapshot)
+        elif complete:
             raise MissingInputError(
                 f"{lake.uri(lake.dataset(zone, source, dataset))}: no partition ds={until} "
                 f"(latest {days[-1] if days else 'none'}); the features at {d} need every day up to {until}"
@@ -126,6 +135,21 @@ def plan(
     return relations
 
 
+def _holds_history_through(lake: Lake, ref: PartitionRef, day: date) -> bool:
+    """The partition holds every change from the table's beginning through `day`: an initial load.
+
+    Its manifest's source position says so (`since` at or before `day`, `until` after it). A
+    daily partition holds one day's changes, so only an initial load answers for earlier days.
+    """
+    manifest = read_manifest(lake, ref)
+    position = manifest.source_position if manifest else {}
+    try:
+        since, until = (datetime.fromisoformat(position[k]).date() for k in ("since", "until"))
+    except (KeyError, TypeError, ValueError):
+        return False
+    return since <= day < until
+
+
 def _transactions(lake: Lake, zone: str, fs: FeatureSet, d: date, complete: bool) -> list[Relation]:
     """The window's events: Kafka day partitions from the first one in the window on, the archive before it.
 
@@ -141,10 +165,17 @@ def _transactions(lake: Lake, zone: str, fs: FeatureSet, d: date, complete: bool
         if day < handover and (day.year, day.month) >= (start.year, start.month)
     ]
     covered_until = max([*card_days, *(_month_end(m) for m in months)], default=None)
+    where = f"{lake.uri(lake.dataset(zone, *CARDS))} and {lake.uri(lake.dataset(zone, *ARCHIVE))}"
     if complete and (covered_until is None or covered_until < last):
         raise MissingInputError(
-            f"{lake.uri(lake.dataset(zone, *CARDS))} and {lake.uri(lake.dataset(zone, *ARCHIVE))}: "
-            f"no transactions for {last} (covered until {covered_until or 'nothing'}); the features at {d} need them"
+            f"{where}: no transactions for {last} (covered until {covered_until or 'nothing'}); "
+            f"the features at {d} need them"
+        )
+    hole = _first_hole(months, handover, card_days)
+    if complete and hole:
+        raise MissingInputError(
+            f"{where}: no transactions for {hole[0]}..{hole[1]}, between the archive months and the Kafka days "
+            f"from {handover}; the features at {d} need every day of their {fs.max_window}-day window"
         )
     return [
         Relation(
@@ -162,6 +193,20 @@ def _transactions(lake: Lake, zone: str, fs: FeatureSet, d: date, complete: bool
             event_time_from=handover,
         ),
     ]
+
+
+def _first_hole(months: list[date], handover: date, card_days: list[date]) -> tuple[date, date] | None:
+    """The first run of days that no archive month and no Kafka day covers, between the first covered day
+    and the last: a month that never landed, or the days between the last archived month and the first
+    Kafka day (gone from the topic, not archived yet). The Kafka days count as one span from the
+    hand-over on: a quiet day has no partition."""
+    spans = [(m, min(_month_end(m), handover - timedelta(days=1))) for m in months]
+    if card_days:
+        spans.append((handover, card_days[-1]))
+    for (_, end), (begin, _) in pairwise(sorted(spans)):
+        if begin > end + timedelta(days=1):
+            return end + timedelta(days=1), begin - timedelta(days=1)
+    return None
 
 
 def _month_end(first: date) -> date:

@@ -23,7 +23,7 @@ from include.features.definitions import CREDIT_DEFAULT
 
 def _dates(args: argparse.Namespace) -> list[date]:
     if args.date:
-        return [date.fromisoformat(d) for d in args.date]
+        return [date.fromisoformat(d.strip()) for value in args.date for d in value.split(",") if d.strip()]
     start, end = date.fromisoformat(args.start), date.fromisoformat(args.end)
     if end < start:
         raise SystemExit(f"--end {end} is before --start {start}")
@@ -34,7 +34,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="features", description=__doc__.split("\n\n")[0])
     parser.add_argument("--lake-root", required=True, help="file:///... or s3://bucket/prefix")
     when = parser.add_mutually_exclusive_group(required=True)
-    when.add_argument("--date", action="append", help="observation date D (YYYY-MM-DD); repeatable")
+    when.add_argument(
+        "--date", action="append", help="observation date D (YYYY-MM-DD); repeatable, or several separated by commas"
+    )
     when.add_argument("--start", help="first D of a range (with --end)")
     parser.add_argument("--end", help="last D of a range (inclusive)")
     parser.add_argument("--zone", default="validated", help="input zone (default: validated)")

@@ -118,6 +118,33 @@ def _latest(relation: str, key: str, d: date, where: str = "true") -> str:
     )
 
 
+# The columns the query reads of each slowly changing table: (key, columns).
+_SLOWLY_CHANGING = {
+    "accounts": ("account_id", ("customer_id", "product", "credit_limit", "status", "opened_at")),
+    "customers": ("customer_id", ("birth_date", "gender", "income", "employment_status", "region", "created_at")),
+}
+
+
+def _as_of(fs: FeatureSet, relation: str, d: date) -> str:
+    """Each key's latest version known before D, else (no version before D) its earliest landed version
+    with only the columns that never change (`FeatureSet.stable_columns`), the others null.
+
+    `known_` tells the two apart. The fallback exists for keys whose history the lake lacks: an
+    initial load lands each row's latest version only, so a row changed after D has none before D.
+    Dropping such rows would drop most of the accounts that later default (their status and limit
+    change), and taking their later values would leak them.
+    """
+    key, columns = _SLOWLY_CHANGING[relation]
+    stable = dict(fs.stable_columns).get(relation, ())
+    known = f"updated_at < {_ts(d)}"
+    picked = [c if c in stable else f"case when known_ then {c} end as {c}" for c in columns]
+    return (
+        f"select {key}, {', '.join(picked)}, known_ from (select r.*, {known} as known_, row_number() over "
+        f"(partition by {key} order by case when {known} then 0 else 1 end, "
+        f"case when {known} then updated_at end desc, updated_at) as rn_ from {relation} r) where rn_ = 1"
+    )
+
+
 def _age_band(fs: FeatureSet, age: str) -> str:
     bounds = fs.age_bands
     cases = [f"when {age} < {bounds[0]} then 'under_{bounds[0]}'"]
@@ -136,7 +163,8 @@ def _final_columns(fs: FeatureSet, dialect: str, d: date) -> list[tuple[str, str
         ("age_band", _age_band(fs, age_years)),
         ("employment_status", "c.employment_status"),
         ("region", "c.region"),
-        ("credit_limit", "a.credit_limit"),
+        # An account without a version before D: the limit of its latest statement before D.
+        ("credit_limit", "case when a.known_ then a.credit_limit else s.credit_limit_last end"),
         ("income", "c.income"),
         ("tenure_days", days.format(start="a.opened_at", end=ds)),
         ("customer_tenure_days", days.format(start="cast(c.created_at as date)", end=ds)),
@@ -174,12 +202,13 @@ def features_sql(
     sw, dw = fs.statement_window_days, fs.delinquency_window_days
     since_sw, since_dw = _date(d - timedelta(days=sw)), _date(d - timedelta(days=dw))
     ctes = transaction_ctes(fs, d, distinct) | {
-        "acc": _latest("accounts", "account_id", d),
-        "cust": _latest("customers", "customer_id", d),
+        "acc": _as_of(fs, "accounts", d),
+        "cust": _as_of(fs, "customers", d),
         "stmt": _latest("statements", "statement_id", d, f"statement_date < {_date(d)}"),
         "stmt_agg": (
             "select account_id, max_by(days_past_due, statement_date) as dpd_last, "
             "max_by(balance / nullif(credit_limit, 0), statement_date) as utilization_last, "
+            "max_by(credit_limit, statement_date) as credit_limit_last, "
             f"avg(case when statement_date >= {since_sw} then balance / nullif(credit_limit, 0) end) "
             "as utilization_mean, "
             f"max(case when statement_date >= {since_dw} then days_past_due end) as dpd_max, "
@@ -200,7 +229,9 @@ def features_sql(
             f"and ds_ >= {_date(d - timedelta(days=fs.bureau_max_age_days))}) where rn_ = 1"
         ),
     }
-    population = f"a.status = 'active' and a.opened_at < {_date(d)}"
+    # An account without a version before D counts as active at D: its only version is later, and
+    # closing or charging off an account is its last change.
+    population = f"(a.status = 'active' or not a.known_) and a.opened_at < {_date(d)}"
     if label:
         end = d + timedelta(days=fs.label_horizon_days)
         # Statements as known at the end of D + horizon: the label has matured then.

@@ -71,10 +71,25 @@ class TinyLake:
         }
         self.add("cards", "card_transactions", when.date(), **row)
 
-    def publish(self, through: date, since: date | None = None) -> None:
+    def publish(self, through: date, since: date | None = None, snapshot: date | None = None) -> None:
         """Commit every dataset's partitions, and an empty one for each daily dataset's missing days up to `through`
-        (from `since`, by default from just before D)."""
+        (from `since`, by default from just before D).
+
+        With `snapshot`, each core table is instead one partition ds=snapshot holding all its rows, with
+        the source position of an initial load (every change before the day after `snapshot`)."""
         for (source, dataset), schema in SCHEMAS.items():
+            if snapshot and source == "core":
+                rows = [row for (s, n, _), part in self.rows.items() if (s, n) == (source, dataset) for row in part]
+                position = {
+                    "since": "1970-01-01T00:00:00+00:00",
+                    "until": f"{snapshot + timedelta(days=1)}T00:00:00+00:00",
+                }
+                ref = self.lake.partition(self.zone, source, dataset, ds=snapshot)
+                table = pa.Table.from_pylist(rows, schema=schema)
+                write_partition(
+                    self.lake, ref, table, schema=schema, source_position=position, written_by={"test": True}
+                )
+                continue
             days = {ds for (s, n, ds) in self.rows if (s, n) == (source, dataset)}
             if dataset != "transactions":
                 first = since or min(through, D - timedelta(days=1)) - timedelta(days=1)

@@ -36,3 +36,8 @@ def test_job_publishes_both_sets_and_a_rerun_replaces_them(spark, tiny):
         assert table.column("account_id").to_pylist() == sorted(table.column("account_id").to_pylist())
     training = read_partition(tiny.lake, tiny.lake.partition("features", TRAINING_SET, version, ds=D))
     assert "label" in training.column_names
+
+
+def test_dates_repeat_or_come_comma_separated():
+    args = job.parse_args(["--lake-root", "file:///l", "--date", "2030-01-31,2030-02-15", "--date", "2030-03-01"])
+    assert [str(d) for d in job._dates(args)] == ["2030-01-31", "2030-02-15", "2030-03-01"]

@@ -10,7 +10,8 @@ import pytest
 from include.features import spark_engine
 from include.features.definitions import CREDIT_DEFAULT
 from include.features.inputs import MissingInputError
-from tests.unit.features.conftest import ZONE, D, TinyLake, utc
+from include.lake import Lake
+from tests.unit.features.conftest import ZONE, D, TinyLake, portfolio, utc
 
 
 def features(spark, tiny: TinyLake, d: date = D, kind: str = "scoring") -> pd.DataFrame:
@@ -132,3 +133,96 @@ def test_a_missing_input_day_fails_naming_the_partition(spark, tiny):
     tiny.publish(through=D - timedelta(days=2))
     with pytest.raises(MissingInputError, match=r"raw/core/\w+: no partition ds=2030-02-28"):
         features(spark, tiny)
+
+
+def only_version(tl: TinyLake, dataset: str, key: str, value: int, **changes) -> None:
+    """Turn the row of `key` = `value` into one changed after D (a source keeps only the latest version)."""
+    for (_, name, _), rows in tl.rows.items():
+        for row in rows:
+            if name == dataset and row[key] == value:
+                row.update(changes)
+
+
+def snapshot_lake(tmp_path, name: str, **later) -> TinyLake:
+    """The portfolio with its core tables landed by one initial load after D + 90. Account 100 and its
+    customer 10 changed at D + 10 (values from `later`), so their only version is from after D."""
+    tl = TinyLake(Lake.from_uri(f"file://{tmp_path}/{name}"))
+    portfolio(tl)
+    changed_at = utc(D + timedelta(days=10))
+    only_version(
+        tl, "accounts", "account_id", 100, updated_at=changed_at, status=later["status"], credit_limit=later["limit"]
+    )
+    only_version(
+        tl,
+        "customers",
+        "customer_id",
+        10,
+        updated_at=changed_at,
+        income=later["income"],
+        employment_status=later["employment"],
+    )
+    snapshot = D + timedelta(days=91)
+    tl.publish(through=snapshot, snapshot=snapshot)
+    return tl
+
+
+@pytest.mark.parametrize("kind", ["scoring", "training"])
+def test_a_row_whose_only_version_is_later_keeps_its_stable_columns_and_nothing_later(spark, tmp_path, tiny, kind):
+    charged_off = snapshot_lake(tmp_path, "a", status="charged_off", limit=500.0, income=1.0, employment="unemployed")
+    raised = snapshot_lake(tmp_path, "b", status="active", limit=20_000.0, income=250_000.0, employment="retired")
+
+    got = features(spark, charged_off, kind=kind)
+
+    # Whatever the later version says, the features at D are the same: nothing of it leaks.
+    pd.testing.assert_frame_equal(got, features(spark, raised, kind=kind))
+    # The account is in the population (active at D), with what cannot change and its limit as of D.
+    account = got.loc[100]
+    assert account["product"] == "classic" and account["age_band"] == "36-45"
+    assert account["credit_limit"] == 5_000.0  # its latest statement before D says so
+    assert pd.isna(account["income"]) and account["employment_status"] is None
+    # A row with a version before D is read as before.
+    tiny.publish(through=D + timedelta(days=91))
+    daily = features(spark, tiny, kind=kind)
+    pd.testing.assert_series_equal(got.loc[200], daily.loc[200])
+    assert daily.loc[100, "income"] == 40_000.0
+
+
+def test_a_later_daily_partition_does_not_stand_in_for_earlier_days(spark, tiny):
+    tiny.publish(through=D + timedelta(days=3), since=D + timedelta(days=1))
+    with pytest.raises(MissingInputError, match=r"raw/core/\w+: no partition ds=2030-02-28 \(latest 2029-01-01\)"):
+        features(spark, tiny)
+
+
+def archive_month(tl: TinyLake, month: date) -> None:
+    """One archived event in `month` (the archive lands whole months as ds=<first day>)."""
+    tl.add(
+        "archive",
+        "transactions",
+        month,
+        schema_version=1,
+        txn_id=f"a{month}",
+        account_id=100,
+        event_time=utc(month + timedelta(days=3)),
+        amount=10.0,
+        currency="EUR",
+        mcc="5411",
+        channel="pos",
+        country="DE",
+        declined=False,
+        arrival_time=utc(month + timedelta(days=3)),
+    )
+
+
+def test_days_between_the_archive_and_the_kafka_days_fail_naming_them(spark, tmp_path):
+    # Archived through January; Kafka holds only the days from Feb 15 (its older days expired unlanded).
+    tl = TinyLake(Lake.from_uri(f"file://{tmp_path}/lake"))
+    portfolio(tl)
+    tl.rows = {k: v for k, v in tl.rows.items() if k[1] != "card_transactions" or k[2] >= date(2030, 2, 15)}
+    archive_month(tl, date(2030, 1, 1))
+    tl.publish(through=D - timedelta(days=1), since=date(2030, 2, 15))
+    with pytest.raises(MissingInputError, match=r"no transactions for 2030-02-01\.\.2030-02-14, between the archive"):
+        features(spark, tl)
+
+    archive_month(tl, date(2030, 2, 1))  # February archived: nothing missing any more
+    tl.publish(through=D - timedelta(days=1), since=date(2030, 2, 15))
+    assert list(features(spark, tl).index) == [100, 200]
