@@ -19,6 +19,11 @@ Assets of its daily inputs (core tables, bureau, card transactions) has no data
 interval and builds the latest D whose inputs are all validated. A missing input fails
 the run naming the partition; the retry picks it up once it is validated.
 
+**A model's history.** A manual run with the param `training_dates` (a list of days) builds
+the training set for those days instead of D - 91, all in one Spark job: e.g. one date per
+month to train a first model out of time. `bin/airflow dags test build_features 2026-11-01
+--conf '{"training_dates": ["2026-06-30", "2026-07-15", "2026-08-01"]}'`.
+
 **Where Spark runs.** Each table is one `spark-submit` of `include/features/job.py` through
 the connection `spark_default`: `local[*]` locally, a `spark://`, `k8s://` or `yarn`
 master by configuration only (`SPARK_MASTER` in `airflow_settings.yaml`). Jobs take a
@@ -40,7 +45,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
-from airflow.sdk import AssetAll, AssetOrTimeSchedule, CronDataIntervalTimetable, dag, task
+from airflow.sdk import AssetAll, AssetOrTimeSchedule, CronDataIntervalTimetable, Param, dag, task
 
 from include.features.definitions import CREDIT_DEFAULT, SCORING_SET, TRAINING_SET
 from orchestration.assets import lake_asset
@@ -67,19 +72,29 @@ DAILY_INPUTS = [
     max_active_runs=2,
     default_args=task_defaults(owner="ml-eng", pool="spark"),
     dagrun_timeout=timedelta(hours=3),
+    params={
+        "training_dates": Param(
+            [],
+            type="array",
+            items={"type": "string", "format": "date"},
+            description="Observation dates to build the training set for, instead of D - 91 (a manual run that "
+            "builds a model's history, e.g. one date per month); every label must have matured.",
+        )
+    },
     tags=["features", "spark"],
     doc_md=__doc__,
 )
 def build_features():
     @task(pool="default_pool")
-    def observation_dates(data_interval_end=None) -> dict:
-        """The scoring D (the end of the data interval, or the latest complete day) and the training D - 91."""
+    def observation_dates(params=None, data_interval_end=None) -> dict:
+        """The scoring D (the end of the data interval, or the latest complete day) and the training D - 91,
+        or the param `training_dates`; several dates are comma-separated (one Spark job builds them all)."""
         from include.features.inputs import latest_complete_date
         from orchestration.resources import lake
 
         d = data_interval_end.date() if data_interval_end else latest_complete_date(lake(), "validated")
-        training = d - timedelta(days=CREDIT_DEFAULT.label_horizon_days + 1)
-        return {"scoring": d.isoformat(), "training": training.isoformat()}
+        training = params["training_dates"] or [(d - timedelta(days=CREDIT_DEFAULT.label_horizon_days + 1)).isoformat()]
+        return {"scoring": d.isoformat(), "training": ",".join(sorted(training))}
 
     def submit(kind: str, feature_set: str) -> SparkSubmitOperator:
         return SparkSubmitOperator(
@@ -106,24 +121,28 @@ def build_features():
         published_set = lake_asset("features", feature_set)
 
         @task(task_id=f"validate_{kind}_set", pool="default_pool", outlets=[published_set])
-        def validate_set(dates: dict, outlet_events=None, **context) -> dict:
-            """Validate the built partition with the feature table's GX suite; on failure quarantine it and fail.
+        def validate_set(dates: dict, outlet_events=None, **context) -> list[dict]:
+            """Validate each built partition with the feature table's GX suite; on a failure quarantine it and fail.
 
-            A pass emits the feature set's Asset with the day in its extra (`ds`), so consumers
-            (`score_<model>`) know which day was published without listing the lake."""
+            A pass emits the feature set's Asset with the (newest) day in its extra (`ds`), so
+            consumers (`score_<model>`) know which day was published without listing the lake."""
             from orchestration.quality import run_feature_gate
             from orchestration.resources import lake
 
-            ref = lake().partition("features", feature_set, f"v{CREDIT_DEFAULT.version}", ds=dates[kind])
-            verdict = run_feature_gate(ref.uri, context)
-            outlet_events[published_set].extra = {"ds": dates[kind], "uri": ref.uri}
-            return verdict
+            verdicts, days = [], dates[kind].split(",")
+            for day in days:
+                ref = lake().partition("features", feature_set, f"v{CREDIT_DEFAULT.version}", ds=day)
+                verdicts.append(run_feature_gate(ref.uri, context))
+            extra = {"ds": days[-1], "uri": ref.uri}
+            outlet_events[published_set].extra = {**extra, "days": days} if len(days) > 1 else extra
+            return verdicts
 
         return validate_set
 
     @task(pool="default_pool")
     def published(dates: dict) -> dict:
-        """References to the two committed partitions (URI, rows, version) for downstream tasks."""
+        """References to the committed partitions (URI, rows, version) for downstream tasks: per kind the
+        newest day's, and every day's under `partitions`."""
         from include.features.spark_engine import KINDS
         from include.lake import read_manifest
         from orchestration.resources import lake
@@ -131,8 +150,11 @@ def build_features():
         store, version = lake(), f"v{CREDIT_DEFAULT.version}"
         out = {"feature_set_version": CREDIT_DEFAULT.version}
         for kind, feature_set in KINDS.items():
-            ref = store.partition("features", feature_set, version, ds=dates[kind])
-            out[kind] = {"uri": ref.uri, "rows": read_manifest(store, ref).row_count}
+            parts = []
+            for day in dates[kind].split(","):
+                ref = store.partition("features", feature_set, version, ds=day)
+                parts.append({"ds": day, "uri": ref.uri, "rows": read_manifest(store, ref).row_count})
+            out[kind] = {**parts[-1], "partitions": parts}
         return out
 
     dates = observation_dates()

@@ -25,20 +25,46 @@ day this DAG:
 
 Re-running a day replaces that day's partition (idempotent); backfills work over any
 range of delivered days.
+
+**The partner's history in one run.** A manual run with the param `catch_up_from` (a day)
+also lands and gates every day from it up to the day before its own, one partition each,
+in one task (`catch_up_history`): what `initial_load` is to the core tables, without one
+DAG run per day. A quarantined day does not stop the others; the task then fails naming
+it. `bin/airflow dags test ingest_s3_bureau 2026-08-01 --conf '{"catch_up_from": "2026-05-30"}'`
+lands 2026-05-30 .. 2026-07-30 there, and the run's own day 2026-07-31 as usual.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from airflow.sdk import CronDataIntervalTimetable, dag, task
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 
 from orchestration.assets import lake_asset
 from orchestration.defaults import task_defaults
-from orchestration.quality import quality_gate
+from orchestration.quality import land_and_gate_each, quality_gate
 from orchestration.sensors import S3DeliverySensor
 
 BUREAU = lake_asset("raw", "partner", "bureau")
+VALIDATED = lake_asset("validated", "partner", "bureau")
+
+
+def land_day(day: date, context: dict) -> dict:
+    """Convert one day's CSV to typed Parquet in the raw zone; an unreadable file is quarantined and fails."""
+    from airflow.sdk import Variable
+
+    from include.ingestion.bureau import UnreadableFileError, object_key
+    from include.ingestion.bureau import land_bureau_file as land
+    from orchestration.quality import quarantine_unreadable_delivery
+    from orchestration.resources import lake, s3_client, written_by
+
+    bucket = Variable.get("partner_drops_bucket")
+    try:
+        return land(lake(), s3_client("partner_s3"), bucket, day, written_by=written_by(context))
+    except UnreadableFileError as error:
+        source = {"bucket": bucket, "key": object_key(day)}
+        quarantine_unreadable_delivery("raw/partner/bureau", day, error, context, source=source)
+        raise
 
 
 @dag(
@@ -48,6 +74,15 @@ BUREAU = lake_asset("raw", "partner", "bureau")
     catchup=False,
     max_active_runs=3,
     default_args=task_defaults(owner="data-eng"),
+    params={
+        "catch_up_from": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            description="Also land and gate every day from this one up to the day before the run's "
+            "(the partner's history in one run).",
+        )
+    },
     tags=["ingestion", "s3", "partner"],
     doc_md=__doc__,
 )
@@ -69,26 +104,23 @@ def ingest_s3_bureau():
     @task(outlets=[BUREAU], execution_timeout=timedelta(minutes=30))
     def land_bureau_file(data_interval_start=None, **context) -> dict:
         """Convert the day's CSV to typed Parquet in the raw zone, with key, ETag and size in the manifest."""
-        from airflow.sdk import Variable
+        return land_day(data_interval_start.date(), context)
 
-        from include.ingestion.bureau import UnreadableFileError, object_key
-        from include.ingestion.bureau import land_bureau_file as land
-        from orchestration.quality import quarantine_unreadable_delivery
-        from orchestration.resources import lake, s3_client, written_by
+    @task(outlets=[BUREAU, VALIDATED], execution_timeout=timedelta(hours=2))
+    def catch_up_history(params=None, data_interval_start=None, **context) -> dict:
+        """With the param `catch_up_from`: land and gate each day from it up to the day before the run's."""
+        from airflow.exceptions import AirflowSkipException
 
-        client = s3_client("partner_s3")
-        bucket = Variable.get("partner_drops_bucket")
-        day = data_interval_start.date()
-        try:
-            return land(lake(), client, bucket, day, written_by=written_by(context))
-        except UnreadableFileError as error:
-            source = {"bucket": bucket, "key": object_key(day)}
-            quarantine_unreadable_delivery("raw/partner/bureau", day, error, context, source=source)
-            raise
+        if not params["catch_up_from"]:
+            raise AirflowSkipException("param catch_up_from not set: no history to catch up")
+        first, day = date.fromisoformat(params["catch_up_from"]), data_interval_start.date()
+        days = [first + timedelta(days=i) for i in range((day - first).days)]
+        return land_and_gate_each(days, lambda d: land_day(d, context), context)
 
     landed = land_bureau_file()
     wait_for_file >> landed
     quality_gate("partner", "bureau")(landed)
+    catch_up_history()
 
 
 ingest_s3_bureau()

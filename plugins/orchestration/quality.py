@@ -77,6 +77,24 @@ def run_gate(landed: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
     )
 
 
+def land_and_gate_each(days: list[Any], land_day: Any, context: dict[str, Any]) -> dict[str, Any]:
+    """Land and gate each day in one task (a catch-up over many days): `land_day(day)` returns what a
+    landing task returns. A day that fails its gate is quarantined and the others still go on; the
+    task then fails naming every quarantined day. Other errors (a source unreachable) fail at once."""
+    from airflow.exceptions import AirflowFailException
+
+    passed, failed = [], []
+    for day in days:
+        try:
+            passed.append(run_gate(land_day(day), context))
+        except AirflowFailException as exc:
+            failed.append(f"{day}: {exc}")
+    if failed:
+        raise AirflowFailException(f"{len(failed)} of {len(days)} days quarantined:\n" + "\n".join(failed))
+    log.info("caught up %d days: %d rows passed the gate", len(days), sum(v["row_count"] or 0 for v in passed))
+    return {"days": len(days), "rows": sum(v["row_count"] or 0 for v in passed)}
+
+
 def run_feature_gate(partition_uri: str, context: dict[str, Any]) -> dict[str, Any]:
     """The gate for a feature table partition, validated where it was published (see `gate_feature_partition`)."""
     from include.quality import gate_feature_partition

@@ -30,9 +30,9 @@ def lake_root(tmp_path):
     return f"file://{tmp_path / 'lake'}"
 
 
-def dags_test(dag_id: str, logical_date: str, lake_root: str) -> str:
+def dags_test(dag_id: str, logical_date: str, lake_root: str, *args: str) -> str:
     result = subprocess.run(
-        [str(ROOT / "bin" / "airflow"), "dags", "test", dag_id, logical_date],
+        [str(ROOT / "bin" / "airflow"), "dags", "test", dag_id, logical_date, *args],
         env=airflow_subprocess_env(AIRFLOW_VAR_LAKE_ROOT=lake_root),
         capture_output=True,
         text=True,
@@ -100,6 +100,30 @@ def test_ingest_s3_bureau_waits_for_the_file_then_lands_it(airflow_db, stack, se
         }
     ]
     assert lk.read_partition(lake, lake.partition("validated", "partner", "bureau", ds=ds)).equals(landed)
+
+
+def test_ingest_s3_bureau_catch_up_lands_and_validates_each_day_before_its_own(airflow_db, stack, settings, lake_root):
+    conn = settings.connections["partner_s3"]
+    s3 = conn.s3_client()
+    bucket, days = settings.variables["partner_drops_bucket"], [date(2030, 4, 10) + timedelta(days=i) for i in range(3)]
+    for i, day in enumerate(days):
+        body = f"customer_id,bureau_score,open_loans,total_debt,max_dpd_12m,inquiries_6m\n7,{700 + i},1,99.5,0,2\n"
+        s3.put_object(Bucket=bucket, Key=bureau.object_key(day), Body=body.encode())
+    lake = lk.Lake.from_uri(lake_root)
+    known = pa.table({"customer_id": pa.array([7], pa.int64())})
+    lk.write_partition(
+        lake, lake.partition("validated", "core", "customers", ds=days[0]), known, source_position={}, written_by={}
+    )
+    try:
+        # The run of the last day; the param lands the two days before it in the same run.
+        conf = f'{{"catch_up_from": "{days[0]}"}}'
+        dags_test("ingest_s3_bureau", str(days[-1] + timedelta(days=1)), lake_root, "--conf", conf)
+    finally:
+        for day in days:
+            s3.delete_object(Bucket=bucket, Key=bureau.object_key(day))
+    assert lk.list_partitions(lake, "validated", "partner", "bureau") == days
+    scores = [lk.read_partition(lake, lake.partition("validated", "partner", "bureau", ds=d)) for d in days]
+    assert [t.column("bureau_score").to_pylist() for t in scores] == [[700], [701], [702]]
 
 
 def test_ingest_hdfs_archive_lands_the_interval_month(airflow_db, stack, settings, lake_root):
