@@ -5,9 +5,9 @@
   predictions partition and its manifest; the champion loaded from the MLflow server),
   against raw `Booster.predict` on the same rows already in memory and encoded. Target:
   >= 0.5 of raw. Run twice: into an empty day, then re-scoring the day (every row upserted).
-- Postgres write: `ScoresLoad` (COPY into a temporary table, upsert, delete vanished
-  accounts, commit) of the N predictions, against a raw COPY of the same CSV into an
-  unindexed table.
+- Postgres write: `ScoresLoad` (delete the day's rows, then per batch COPY into a temporary
+  table and insert into `ml.scores`, commit) of the N predictions over an already scored
+  day, against a raw COPY of the same CSV into an unindexed table.
 - Evidently: `monitoring.drift.drift_report` (data drift, prediction drift, data summary)
   at 100k and 1M rows a side, each in a child process with a time limit; and whether a
   100k-row sample of a drifted 1M-row day gives the same verdict and scores as all of it.
@@ -173,7 +173,7 @@ def scoring(rows: int, extra_columns: int) -> list[dict]:
             "ratio": f"{raw / e2e[0]:.2f} (re-score {raw / e2e[1]:.2f})",
         },
         {
-            "figure": f"ml.scores write, {rows:,} rows (COPY to temp table + upsert + commit, day already scored)",
+            "figure": f"ml.scores write, {rows:,} rows (`ScoresLoad`: delete the day, COPY + insert per batch, commit)",
             "project": f"{rows / write:,.0f} rows/s ({write:.1f} s)",
             "reference": f"raw COPY into an unindexed table {rows / raw_copy:,.0f} rows/s ({raw_copy:.1f} s)",
             "ratio": f"{raw_copy / write:.2f}",

@@ -7,12 +7,13 @@
    alias moves meanwhile. No champion fails with `ChampionNotFoundError` naming the model.
 2. The committed scoring partition `features/<feature_set>_scoring/v<n>/ds=D` is read in
    batches of `batch_rows` (pyarrow), so memory stays flat as the portfolio grows.
-3. Each batch is predicted, checked (every PD finite and in [0, 1]) and streamed twice: into
-   the lake partition `predictions/<model>/ds=D` (manifest as the commit, the features
-   partition and its checksum as the source) and into a temporary table by COPY.
-4. In the same transaction the day's slice of `ml.scores` is replaced: upsert on
-   (model, score_date, account_id), and rows of accounts no longer in the scoring set are
-   deleted. A re-run of a date therefore leaves exactly one row per account.
+3. Each batch (the model's columns only) is predicted, checked (every PD finite and in
+   [0, 1]) and streamed twice: into the lake partition `predictions/<model>/ds=D` (manifest
+   as the commit, the features partition and its checksum as the source) and to Postgres.
+4. `store.ScoresLoad` replaces the day's slice of `ml.scores` in one transaction, loading
+   each batch on a worker thread while the next one is predicted; it commits after the
+   lake partition is committed. A re-run of a date leaves exactly one row per account
+   (primary key model, score_date, account_id), with the new version.
 """
 
 from __future__ import annotations
@@ -130,7 +131,8 @@ def score_day(
     with ScoresLoad(postgres_uri, name, features.ds, champion.version, written_by.get("run_id")) as load:
 
         def scored() -> Iterator[pa.RecordBatch]:
-            for batch in iter_batches(lake, features, batch_size=batch_rows):
+            columns = ["account_id", *(c for c in champion.model.spec.columns if c != "account_id")]
+            for batch in iter_batches(lake, features, columns=columns, batch_size=batch_rows):
                 out = score_batch(champion.model, batch, features.ds, champion.version, features.uri)
                 load.write(out)
                 yield out

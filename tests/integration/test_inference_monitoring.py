@@ -172,7 +172,7 @@ def test_scoring_a_day_through_airflow_then_again_leaves_one_row_per_account_wit
     assert asset_events(f"lake/predictions/{config.name}") == [{"ds": NORMAL, "model_version": champion}]
 
     again = score_day(config, NORMAL, lake=lake, postgres_uri=ml_postgres, tracking_uri=tracking_uri)
-    assert again["rows_scored"] == len(first) and again["postgres"]["deleted"] == 0
+    assert again["rows_scored"] == len(first) and again["postgres"] == {"rows": len(first), "replaced": len(first)}
     assert scores(ml_postgres, config.name, NORMAL) == first
 
 

@@ -53,7 +53,7 @@ def test_rescoring_replaces_the_days_rows_and_drops_accounts_no_longer_scored(ml
     load(ml_postgres, "pd", "1", batch([1], 0.5, "1"), day=date(2026, 12, 2))
     load(ml_postgres, "other", "9", batch([1], 0.9, "9"))
     counts = load(ml_postgres, "pd", "2", batch([2, 3, 4], 0.3, "2"))
-    assert counts == {"rows": 3, "upserted": 3, "deleted": 1}
+    assert counts == {"rows": 3, "replaced": 3}
     assert rows(ml_postgres) == [
         ("other", DAY, 1, 0.9, "9", "run-9"),
         ("pd", DAY, 2, 0.3, "2", "run-2"),
