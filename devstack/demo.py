@@ -2,10 +2,19 @@
 `.local/demo/summary.json` (schema in DESIGN.md) and the commands that open the UIs.
 
 Each stage is a function that fills its part of the summary; `seconds` records how long
-each took. Stages run the real DAGs through `bin/airflow dags test`, so the demo
-exercises exactly what the scheduler would run.
+each took. Stages run the real DAGs through `bin/airflow dags test` or backfills by the
+scheduler, so the demo exercises exactly what the scheduler would run.
 
-    python -m devstack.demo [--days 14] [--end 2026-11-20]
+The dates, for the default `--end` (yesterday) E:
+- the window: the last `--days` days up to E, landed day by day by backfills;
+- the training dates: three observation dates in consecutive months (the model's
+  out-of-time split: train <= T-3, validate T-2, test T-1), the newest the first day of
+  the month of E - 90 days, so that every label (D + 90 days) has matured by E;
+- the scoring date: the latest day whose inputs are complete (see `scoring_date`);
+- the seeded history starts on the first of the month of the oldest training date's
+  90-day transaction window.
+
+    python -m devstack.demo [--days 14] [--end 2026-11-20] [--customers 50000]
 """
 
 from __future__ import annotations
@@ -21,11 +30,11 @@ from pathlib import Path
 
 from devstack import airflow_settings, backfill, services
 from devstack.airflow_env import airflow_env
+from include.features.definitions import CREDIT_DEFAULT
 
 ROOT = Path(__file__).resolve().parent.parent
 SUMMARY = ROOT / ".local" / "demo" / "summary.json"
 AIRFLOW_LOG = ROOT / ".local" / "log" / "demo-airflow.log"
-HISTORY_START = date(2026, 5, 1)  # the seeded history: the HDFS archive starts here
 # The last days of the window go to Kafka. The local broker (librdkafka's mock) keeps about
 # 125,000 events per partition (4 partitions; measured with bench/ingest.py), older ones are
 # dropped: 7 days of the 50,000-customer demo (~200,000 events) fit with room to spare.
@@ -33,6 +42,13 @@ KAFKA_DAYS = 7
 # The one broken delivery the demo seeds, so the quality gate has something to quarantine:
 # the bureau file of the window's middle day arrives with negative debts.
 BAD_DELIVERY = {"defect": "negative_amounts", "source": "bureau"}
+MODEL = "credit_default"  # include/models/credit_default.yaml; its DAG is train_credit_default
+# The bureau refreshes each customer once a month: a month of deliveries before a date gives
+# every customer's latest bureau attributes at that date.
+BUREAU_CYCLE_DAYS = 31
+# How long a backfill may take before the demo gives up: a stuck run, not a slow machine
+# (the window's core tables took 17 minutes on 2 cores shared with other jobs).
+BACKFILL_TIMEOUT_S = 3600
 
 
 class DemoError(RuntimeError):
@@ -44,6 +60,53 @@ def airflow(*args: str) -> str:
     if result.returncode != 0:
         raise DemoError(f"bin/airflow {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
     return result.stdout + result.stderr
+
+
+def training_dates(end: date) -> list[date]:
+    """Three observation dates in consecutive months whose labels (D + 90 days) have matured by `end`.
+
+    The newest is the first of the month of `end` - 90 days (month M); then the 15th of M-1
+    and the last day of M-2: as close together as the split allows, so the bureau history
+    they need is short (see `bureau_history`).
+    """
+    newest = (end - timedelta(days=CREDIT_DEFAULT.label_horizon_days)).replace(day=1)
+    middle = (newest - timedelta(days=1)).replace(day=15)
+    return [middle.replace(day=1) - timedelta(days=1), middle, newest]
+
+
+def history_start(end: date) -> date:
+    """The first seeded day: the first of the month where the oldest training date's transaction window starts."""
+    return (training_dates(end)[0] - timedelta(days=CREDIT_DEFAULT.max_window)).replace(day=1)
+
+
+def scoring_date(end: date, kafka_from: date) -> date:
+    """The latest observation date whose transaction window is complete in the lake.
+
+    The lake holds the archive's closed months (up to the end of the month before `end`) and
+    the days still on Kafka (from `kafka_from`). When Kafka starts later than the month,
+    the days in between are in neither (gone from the topic, their month not archived yet),
+    so the features are complete only up to the first of `end`'s month.
+    """
+    first = end.replace(day=1)
+    return end + timedelta(days=1) if kafka_from <= first else first
+
+
+def bureau_history(dates: list[date], window: tuple[date, date]) -> list[tuple[date, date]]:
+    """The bureau days outside the window that the features at `dates` read: a month of deliveries
+    before each date (every customer's latest refresh), as contiguous [first, last] ranges."""
+    days = {
+        d - timedelta(days=back)
+        for d in dates
+        for back in range(1, BUREAU_CYCLE_DAYS + 1)
+        if not window[0] <= d - timedelta(days=back) <= window[1]
+    }
+    ranges: list[tuple[date, date]] = []
+    for day in sorted(days):
+        if ranges and day == ranges[-1][1] + timedelta(days=1):
+            ranges[-1] = (ranges[-1][0], day)
+        else:
+            ranges.append((day, day))
+    return ranges
 
 
 def stage_services(summary: dict) -> None:
@@ -113,7 +176,7 @@ def stage_seed(summary: dict) -> None:
         "--customers",
         str(summary["customers"]),
         "--start",
-        min(HISTORY_START, start).isoformat(),
+        summary["history_start"],
         "--end",
         end.isoformat(),
         "--kafka-days",
@@ -142,33 +205,52 @@ def bad_delivery_day(start: date, end: date) -> date:
 def stage_ingestion(summary: dict) -> None:
     """Land every source through the real DAGs and their quality gates, then count rows.
 
-    First the core tables' history (one `initial_load` run for the day before the window),
+    First the core tables' history (one `initial_load` run for the day before the window)
     and the Kafka topic (one run of the hourly DAG takes everything up to the high
-    watermarks); then, with the scheduler running, backfills of the daily and monthly
-    DAGs over the window and of the daily gate of each closed Kafka day. The one
-    expected failure is the broken bureau delivery the seed planted."""
+    watermarks). Then, with the scheduler running, backfills over the window: the core
+    tables first, because the other sources' referential checks look their ids up there,
+    and a row changed during the window is only in that day's partition (the initial load
+    holds each row's latest version); then the bureau, the archive months and the daily gate
+    of each closed Kafka day. Last, the bureau history the features read before the
+    window, one catch-up run per range. The one expected failure is the broken bureau
+    delivery the seed planted."""
     start, end = date.fromisoformat(summary["dates"][0]), date.fromisoformat(summary["dates"][1])
-    airflow("dags", "test", "ingest_postgres_core", start.isoformat(), "--conf", json.dumps({"initial_load": True}))
+    history = date.fromisoformat(summary["history_start"])
+    # At 01:00 of the window's first day: the run covers the day before, and its logical date
+    # is not the midnight one of the backfill's first run, which Airflow would then skip.
+    initial = f"{start.isoformat()}T01:00:00+00:00"
+    airflow("dags", "test", "ingest_postgres_core", initial, "--conf", json.dumps({"initial_load": True}))
     airflow("dags", "test", "ingest_kafka_transactions", datetime.now(UTC).replace(microsecond=0).isoformat())
+    env = airflow_env()
+    states = backfill.run_backfills(
+        {"ingest_postgres_core": (start, end)}, env=env, log=AIRFLOW_LOG, timeout_s=BACKFILL_TIMEOUT_S
+    )
     windows = {
-        "ingest_postgres_core": (start, end),
         "ingest_s3_bureau": (start, end),
         # Monthly intervals start on the 2nd: cover every month of the seeded history.
-        "ingest_hdfs_archive": (min(HISTORY_START, start).replace(day=2), end.replace(day=1)),
+        "ingest_hdfs_archive": (history.replace(day=2), end.replace(day=1)),
     }
     kafka = summary.get("seed", {}).get("kafka")
     if kafka:
         # A day's gate runs at 02:00 the next day: only days already closed by then.
         last_closed = min(end, (datetime.now(UTC) - timedelta(hours=2)).date() - timedelta(days=1))
         windows["validate_card_transactions"] = (date.fromisoformat(kafka["window"][0]), last_closed)
-    states = backfill.run_backfills(windows, env=airflow_env(), log=AIRFLOW_LOG)
+    states |= backfill.run_backfills(windows, env=env, log=AIRFLOW_LOG, timeout_s=BACKFILL_TIMEOUT_S)
     failed = {dag_id: runs.count("failed") for dag_id, runs in states.items() if "failed" in runs}
     if failed != {"ingest_s3_bureau": 1}:
         raise DemoError(
             f"failed backfill runs: {failed}, expected only the planted bad bureau delivery;"
             f" see {AIRFLOW_LOG} and the Airflow UI"
         )
-    summary["ingestion"] = count_rows(start, end)
+    dates = summary["observation_dates"]
+    ranges = bureau_history([date.fromisoformat(d) for d in [*dates["training"], dates["scoring"]]], (start, end))
+    for first, last in ranges:
+        # The run of the range's last day; `catch_up_from` lands the days before it in the same run.
+        conf = {"catch_up_from": first.isoformat()} if first < last else {}
+        airflow("dags", "test", "ingest_s3_bureau", (last + timedelta(days=1)).isoformat(), "--conf", json.dumps(conf))
+        print(f"    bureau history {first} .. {last} landed and validated", flush=True)
+    summary["ingestion"] = count_rows(start, end, history)
+    summary["ingestion"]["s3.bureau_history"] = _bureau_history_counts(ranges)
     if kafka:
         summary["ingestion"]["kafka.card_transactions"] = _kafka_counts(kafka)
 
@@ -205,7 +287,91 @@ def stage_quality(summary: dict) -> None:
         print(f"    quarantined {item['dataset']} {item['ds']}: {', '.join(item['failed'])}", flush=True)
 
 
-def count_rows(start: date, end: date) -> dict:
+def stage_features(summary: dict) -> None:
+    """Build the feature tables with Spark (`build_features`): the scoring set and the training sets."""
+    from include import lake as lk
+    from include.features.definitions import SCORING_SET, TRAINING_SET
+
+    dates = summary["observation_dates"]
+    conf = {"training_dates": dates["training"]}
+    airflow("dags", "test", "build_features", dates["scoring"], "--conf", json.dumps(conf))
+    lake = lk.Lake.from_uri(airflow_settings.load().variables["lake_root"])
+    version = f"v{CREDIT_DEFAULT.version}"
+
+    def published(feature_set: str, day: str) -> dict:
+        ref = lake.partition("features", feature_set, version, ds=day)
+        table = lk.read_partition(lake, ref, columns=["label"]) if feature_set == TRAINING_SET else None
+        counts = {"ds": day, "rows": lk.read_manifest(lake, ref).row_count, "uri": ref.uri}
+        if table is not None:
+            counts["default_rate"] = round(sum(table.column("label").to_pylist()) / max(table.num_rows, 1), 4)
+        return counts
+
+    scoring = published(SCORING_SET, dates["scoring"])
+    training = [published(TRAINING_SET, day) for day in dates["training"]]
+    summary["features"] = {
+        "feature_set_version": CREDIT_DEFAULT.version,
+        "rows": scoring["rows"],
+        "uri": scoring["uri"],
+        "observation_date": scoring["ds"],
+        "training_sets": training,
+    }
+    print(f"    scoring set {scoring['ds']}: {scoring['rows']} rows, {scoring['uri']}", flush=True)
+    for part in training:
+        print(f"    training set {part['ds']}: {part['rows']} rows, default rate {part['default_rate']}", flush=True)
+
+
+def stage_training(summary: dict) -> None:
+    """Train, evaluate and register every algorithm of the model (`train_credit_default`); dev auto-approves."""
+    from include.training import tracking
+
+    started_ms = int(time.time() * 1000)
+    airflow("dags", "test", f"train_{MODEL}")
+    uri = _mlflow_uri()
+    client = tracking.client(uri)
+    experiment = client.get_experiment_by_name(MODEL)
+    runs = client.search_runs(
+        [experiment.experiment_id],
+        filter_string=f"tags.dag_id = 'train_{MODEL}' and attributes.start_time >= {started_ms}",
+        order_by=["attributes.start_time ASC"],
+    )
+    if not runs:
+        raise DemoError(f"train_{MODEL} logged no MLflow run; see the DAG run's logs in the Airflow UI")
+    versions = {v.run_id: v.version for v in client.search_model_versions(f"name='{MODEL}'")}
+    champion = tracking.alias_version(MODEL, tracking.CHAMPION, uri)
+    summary["training"] = {
+        "runs": [
+            {
+                "algorithm": run.data.tags["algorithm"],
+                "roc_auc": round(run.data.metrics["roc_auc"], 4),
+                "gini": round(run.data.metrics["gini"], 4),
+                "mlflow_run_id": run.info.run_id,
+                "device": run.data.tags["device"],
+                "version": versions.get(run.info.run_id),
+                "test_month": run.data.params["test_month"],
+                "rows": {k: int(run.data.params[f"rows.{k}"]) for k in ("train", "validate", "test")},
+            }
+            for run in runs
+        ],
+        "champion": {"model": MODEL, "version": champion},
+        "promoted": champion in {versions.get(run.info.run_id) for run in runs},
+        "mlflow": f"{uri}/#/experiments/{experiment.experiment_id}",
+    }
+    for run in summary["training"]["runs"]:
+        print(
+            f"    {run['algorithm']:<12} v{run['version']} ROC AUC {run['roc_auc']:.4f} Gini {run['gini']:.4f}"
+            f" on {run['test_month']} ({run['device']})",
+            flush=True,
+        )
+    verdict = "promoted" if summary["training"]["promoted"] else "kept (the challenger did not pass the gate)"
+    print(f"    champion: {MODEL} v{champion}, {verdict}", flush=True)
+
+
+def _mlflow_uri() -> str:
+    conn = airflow_settings.load().connections["mlflow_default"]
+    return f"{conn.schema or 'http'}://{conn.host}:{conn.port}"
+
+
+def count_rows(start: date, end: date, history: date) -> dict:
     """Rows in each source for the window against rows in the lake's raw partitions."""
     import psycopg
 
@@ -228,9 +394,9 @@ def count_rows(start: date, end: date) -> dict:
     counts["s3.bureau"] = _bureau_counts(settings, lake, start, end)
     closed_months = [
         date(y, m, 1)
-        for y in range(HISTORY_START.year, end.year + 1)
+        for y in range(history.year, end.year + 1)
         for m in range(1, 13)
-        if HISTORY_START <= date(y, m, 1) < end.replace(day=1)
+        if history <= date(y, m, 1) < end.replace(day=1)
     ]
     counts["hdfs.archive"] = _archive_counts(settings, lake, closed_months)
     return counts
@@ -261,6 +427,21 @@ def _bureau_counts(settings, lake, start: date, end: date) -> dict:
         + _lake_rows(lake, ("partner", "bureau"), held, zone="quarantine"),
         "partitions": len(landed) + len(held),
         "quarantined_partitions": len(held),
+    }
+
+
+def _bureau_history_counts(ranges: list[tuple[date, date]]) -> dict:
+    """The bureau days landed before the window for the features: validated partitions and rows."""
+    from include import lake as lk
+
+    lake = lk.Lake.from_uri(airflow_settings.load().variables["lake_root"])
+    days = [
+        d for d in lk.list_partitions(lake, "validated", "partner", "bureau") if any(a <= d <= b for a, b in ranges)
+    ]
+    return {
+        "ranges": [[a.isoformat(), b.isoformat()] for a, b in ranges],
+        "lake_rows": _lake_rows(lake, ("partner", "bureau"), days, zone="validated"),
+        "partitions": len(days),
     }
 
 
@@ -316,6 +497,10 @@ STAGES: list[tuple[str, Callable[[dict], None]]] = [
     ("seed", stage_seed),
     ("ingestion", stage_ingestion),
     ("quality", stage_quality),
+    ("features", stage_features),
+    ("training", stage_training),
+    # Next: "inference" (score the scoring set with the champion, `summary["inference"]`) and
+    # "monitoring" (drift and matured-label performance, `summary["monitoring"]`), in that order.
 ]
 
 
@@ -326,13 +511,22 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--customers", type=int, default=50_000)
     args = parser.parse_args(argv)
     start = args.end - timedelta(days=args.days - 1)
+    kafka_from = args.end - timedelta(days=min(KAFKA_DAYS, args.days) - 1)
     summary: dict = {
         "dates": [start.isoformat(), args.end.isoformat()],
+        "observation_dates": {
+            "scoring": scoring_date(args.end, kafka_from).isoformat(),
+            "training": [d.isoformat() for d in training_dates(args.end)],
+        },
+        "history_start": min(history_start(args.end), start).isoformat(),
         "customers": args.customers,
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "seconds": {},
     }
-    print(f"demo: {start} .. {args.end}", flush=True)
+    print(
+        f"demo: {start} .. {args.end}, history from {summary['history_start']}, {summary['observation_dates']}",
+        flush=True,
+    )
     for name, stage in STAGES:
         print(f"==> {name}: {stage.__doc__.splitlines()[0]}", flush=True)
         began = time.monotonic()
