@@ -5,12 +5,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from datetime import timedelta
 from pathlib import Path
 
@@ -22,75 +18,19 @@ from include.features import pandas_reference
 from include.features.definitions import CREDIT_DEFAULT, SCORING_SET
 from include.lake import Lake, read_manifest, read_partition
 from tests.conftest import ROOT
+from tests.support.spark_standalone import SPARK_HOME, master_state, spark_standalone
 from tests.unit.features.conftest import ZONE, D, TinyLake, portfolio
 
 pytestmark = [pytest.mark.integration]
 
 VENV_BIN = Path(sys.executable).parent
-SPARK_HOME = Path(__import__("pyspark").__file__).parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(check, what: str, log: Path, timeout: float = 90.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            result = check()
-            if result:
-                return result
-        except OSError:
-            pass
-        time.sleep(1)
-    raise AssertionError(f"{what} not up after {timeout:.0f} s; log {log}:\n{log.read_text()[-3000:]}")
-
-
-def master_state(ui_port: int) -> dict:
-    with urllib.request.urlopen(f"http://127.0.0.1:{ui_port}/json/", timeout=5) as response:
-        return json.load(response)
 
 
 @pytest.fixture(scope="module")
 def standalone(tmp_path_factory):
     """A master and one worker (1 core, 1 GB), stopped by the PIDs started here."""
-    assert (SPARK_HOME / "jars").is_dir() and any((SPARK_HOME / "jars").glob("spark-core_*.jar")), (
-        f"{SPARK_HOME}: no jars/spark-core_*.jar, the full pyspark distribution is missing (pyspark-client only?)"
-    )
-    logs = tmp_path_factory.mktemp("spark-standalone")
-    port, ui, worker_ui = free_port(), free_port(), free_port()
-    env = {**os.environ, "SPARK_HOME": str(SPARK_HOME), "SPARK_LOCAL_IP": "127.0.0.1", "SPARK_WORKER_DIR": str(logs)}
-    spark_class = str(SPARK_HOME / "bin" / "spark-class")
-    commands = {
-        "master": [spark_class, "org.apache.spark.deploy.master.Master", "--host", "127.0.0.1", "--port", str(port),
-                   "--webui-port", str(ui)],
-        "worker": [spark_class, "org.apache.spark.deploy.worker.Worker", f"spark://127.0.0.1:{port}", "--host",
-                   "127.0.0.1", "--cores", "1", "--memory", "1g", "--webui-port", str(worker_ui)],
-    }  # fmt: skip
-    started: list[subprocess.Popen] = []
-    try:
-        for name, command in commands.items():
-            log = logs / f"{name}.log"
-            with log.open("w") as out:
-                started.append(
-                    subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-                )
-            if name == "master":
-                wait_for(lambda: master_state(ui)["status"] == "ALIVE", "spark master", log)
-        wait_for(lambda: master_state(ui).get("aliveworkers", 0) >= 1, "spark worker", logs / "worker.log")
-        yield {"master": f"spark://127.0.0.1:{port}", "ui": ui}
-    finally:
-        for process in reversed(started):
-            # Each was started in its own session: its group is exactly the JVM it ran.
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+    with spark_standalone(tmp_path_factory.mktemp("spark-standalone")) as cluster:
+        yield cluster
 
 
 def test_feature_job_runs_on_a_standalone_cluster(standalone, tmp_path):

@@ -23,22 +23,16 @@ from include.training import tracking
 from include.training.reproduce import report_path
 from include.training.synthetic import publish_to_lake, synthetic_training_set
 from tests.conftest import ROOT, airflow_subprocess_env
+from tests.support.models import model_with_gpu_mlp
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
-
-FIXTURE_MODEL = ROOT / "tests" / "fixtures" / "models" / "small_default.yaml"
 
 
 @pytest.fixture(scope="module")
 def model(tmp_path_factory) -> tuple[str, Path]:
     """A models folder with one model: the fixture YAML, renamed, with a fast MLP on the gpu queue."""
-    body = yaml.safe_load(FIXTURE_MODEL.read_text())
-    name = f"dagtest_{uuid.uuid4().hex[:8]}"
-    body["name"] = name
-    body["algorithms"]["pytorch_mlp"] = {"queue": "gpu", "params": {"epochs": 2, "hidden": [16], "batch_size": 512}}
     folder = tmp_path_factory.mktemp("models")
-    (folder / f"{name}.yaml").write_text(yaml.safe_dump(body, sort_keys=False))
-    return name, folder
+    return model_with_gpu_mlp(folder, "dagtest"), folder
 
 
 @pytest.fixture(scope="module")
