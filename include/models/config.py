@@ -97,9 +97,10 @@ class MonitoringConfig:
 
 @dataclass(frozen=True)
 class ScheduleConfig:
+    """When to retrain besides a drift signal: a cron. Scoring and monitoring need none: they
+    run when the day's scoring features, then its predictions, are published."""
+
     training: str
-    inference: str
-    monitoring: str
 
 
 @dataclass(frozen=True)
@@ -379,7 +380,12 @@ def _monitoring(f: _Fields) -> MonitoringConfig:
 
 
 def _schedule(f: _Fields) -> ScheduleConfig:
-    result = ScheduleConfig(training=f.str("training"), inference=f.str("inference"), monitoring=f.str("monitoring"))
+    from croniter import croniter
+
+    training = f.str("training")
+    if not croniter.is_valid(training):
+        raise f.error("training", f"expected a cron expression such as '0 4 2 * *' or '@weekly', got {training!r}")
+    result = ScheduleConfig(training=training)
     f.done()
     return result
 

@@ -55,6 +55,8 @@ def _valid() -> dict:
         (lambda b: b["monitoring"].update(performance_floor=0.9), "monitoring.performance_floor", "above"),
         (lambda b: b["monitoring"].update(sample_rows=10), "monitoring.sample_rows", "expected an integer >= 1000"),
         (lambda b: b.update(schedul={}), "<top level>", "unknown field(s) ['schedul']"),
+        (lambda b: b["schedule"].update(training="monthly"), "schedule.training", "expected a cron expression"),
+        (lambda b: b["schedule"].update(inference="@daily"), "schedule", "unknown field(s) ['inference']"),
         (lambda b: b.update(name="other_name"), "name", "must equal the file name"),
         (lambda b: b.pop("label"), "label", "missing"),
         (lambda b: b.update(label="default flag"), "label", "expected a mapping"),
