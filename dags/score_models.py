@@ -8,7 +8,7 @@ DAG per model YAML in the models folder (`PLATFORM_MODELS_DIR`, default `include
 `lake/features/{scoring_set}`). For each day (param `ds`, else the days the Asset events
 name, else the latest committed partition), `score` loads the version `champion` points to,
 once, and scores `features/{scoring_set}/<version>/ds=D` in bounded batches into
-`ml.scores` (COPY + upsert on account, date and model: a re-run replaces the day) and
+`ml.scores` (COPY, then the day replaced in one transaction: a re-run never duplicates) and
 `predictions/{name}/ds=D`. Every row carries the model version. No champion fails at once,
 naming the model. Emits `lake/predictions/{name}`.
 
