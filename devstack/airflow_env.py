@@ -57,6 +57,14 @@ def airflow_env(airflow_home: Path | None = None, base: dict[str, str] | None = 
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
         "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
+        # On a 2-core machine a backfill starts many task processes at once: with the
+        # default 5 s timeout the API server, starved of CPU, timed tasks out (ReadTimeout).
+        # `airflow standalone` may start tasks before its API server listens: the default
+        # 5 attempts (~10 s) gave up on "connection refused". Either failed the task into a
+        # retry minutes later. Bounded parallelism keeps the start-up storm small.
+        "AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT": "30",
+        "AIRFLOW__WORKERS__EXECUTION_API_RETRIES": "10",
+        "AIRFLOW__CORE__PARALLELISM": "6",
     }
     for key, value in defaults.items():
         env.setdefault(key, value)
