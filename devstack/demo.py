@@ -49,6 +49,7 @@ BUREAU_CYCLE_DAYS = 31
 # How long a backfill may take before the demo gives up: a stuck run, not a slow machine
 # (the window's core tables took 17 minutes on 2 cores shared with other jobs).
 BACKFILL_TIMEOUT_S = 3600
+BACKFILLED = ("ingest_postgres_core", "ingest_s3_bureau", "ingest_hdfs_archive", "validate_card_transactions")
 
 
 class DemoError(RuntimeError):
@@ -222,6 +223,9 @@ def stage_ingestion(summary: dict) -> None:
     airflow("dags", "test", "ingest_postgres_core", initial, "--conf", json.dumps({"initial_load": True}))
     airflow("dags", "test", "ingest_kafka_transactions", datetime.now(UTC).replace(microsecond=0).isoformat())
     env = airflow_env()
+    # An interrupted demo leaves backfills the scheduler would go on with: the gates of the
+    # second group would then run before the core tables are in (see above).
+    print(backfill.cancel_unfinished([*BACKFILLED], env=env), end="", flush=True)
     states = backfill.run_backfills(
         {"ingest_postgres_core": (start, end)}, env=env, log=AIRFLOW_LOG, timeout_s=BACKFILL_TIMEOUT_S
     )
