@@ -15,9 +15,15 @@ import json, sys
 from airflow.dag_processing.dagbag import DagBag
 
 bag = DagBag(dag_folder=sys.argv[1])
+
+
+def names(condition):  # one Asset, or an AssetAny/AssetAll of several
+    return sorted(a.name for a in getattr(condition, "objects", [condition]))
+
+
 dags = {
     dag_id: {
-        "schedule": sorted(a.name for a in getattr(dag.timetable.asset_condition, "objects", [dag.timetable.asset_condition])),
+        "schedule": names(dag.timetable.asset_condition),
         "cron": getattr(getattr(dag.timetable, "timetable", None), "expression", None),
         "owners": sorted({t.owner for t in dag.tasks}),
         "tasks": {t.task_id: [t.queue, t.pool, type(t).__name__] for t in dag.tasks},
