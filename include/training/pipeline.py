@@ -38,7 +38,8 @@ def train_and_log(
     training_set = read_training_set(sources, lake, label)
     spec = feature_spec(training_set.frame, config)
     split = out_of_time_split(training_set.frame, config.split, label, reference_month)
-    model = train(config.algorithm(algorithm), split, spec, config.seed, label)
+    directions = dict.fromkeys(config.behaviour.increasing, 1) | dict.fromkeys(config.behaviour.decreasing, -1)
+    model = train(config.algorithm(algorithm), split, spec, config.seed, label, monotone=directions)
     with tempfile.TemporaryDirectory() as plots:
         evaluation = evaluate(
             model,

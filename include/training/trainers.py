@@ -13,11 +13,20 @@ from include.models.config import AlgorithmConfig
 from include.training.data import FeatureSpec, Split
 
 
-def train(algorithm: AlgorithmConfig, split: Split, spec: FeatureSpec, seed: int, label: str = "label") -> Any:
+def train(
+    algorithm: AlgorithmConfig,
+    split: Split,
+    spec: FeatureSpec,
+    seed: int,
+    label: str = "label",
+    monotone: dict[str, int] | None = None,
+) -> Any:
+    """`monotone` (feature -> +1/-1, the YAML's behaviour directions) constrains the trainers that can
+    keep it (LightGBM); the behavioural checks judge every algorithm either way."""
     if algorithm.name == "lightgbm":
         from include.training.lightgbm_trainer import train_lightgbm
 
-        return train_lightgbm(split, spec, algorithm.params, seed, label)
+        return train_lightgbm(split, spec, algorithm.params, seed, label, monotone)
     if algorithm.name == "pytorch_mlp":
         from include.training.torch_trainer import train_mlp
 
