@@ -48,7 +48,13 @@ def session(app_name: str = "features", master: str | None = None, conf: dict[st
     }
     for key, value in settings.items():
         builder = builder.config(key, value)
-    return builder.getOrCreate()
+    spark = builder.getOrCreate()
+    if not spark.sparkContext.getConf().contains("spark.sql.shuffle.partitions"):
+        # Spark's default of 200 suits a large shuffle. This job shuffles per-account partial
+        # aggregates, small next to its input: 4 per core took a demo training date from 70 s to
+        # 32 s on 2 cores (local[*]). A submit's own --conf wins.
+        spark.conf.set("spark.sql.shuffle.partitions", str(4 * spark.sparkContext.defaultParallelism))
+    return spark
 
 
 def _spark_path(uri: str) -> str:
