@@ -211,9 +211,10 @@ def stage_ingestion(summary: dict) -> None:
     watermarks). Then, with the scheduler running, backfills over the window: the core
     tables first, because the other sources' referential checks look their ids up there,
     and a row changed during the window is only in that day's partition (the initial load
-    holds each row's latest version); then the bureau, the archive months and the daily gate
-    of each closed Kafka day. Last, the bureau history the features read before the
-    window, one catch-up run per range. The one expected failure is the broken bureau
+    holds each row's latest version). Next the bureau history the features read before the
+    window, one catch-up run per range, oldest first: the volume check compares each day
+    with the days before it. Last, backfills of the bureau, the archive months and the
+    daily gate of each closed Kafka day. The one expected failure is the broken bureau
     delivery the seed planted."""
     start, end = date.fromisoformat(summary["dates"][0]), date.fromisoformat(summary["dates"][1])
     history = date.fromisoformat(summary["history_start"])
@@ -229,6 +230,13 @@ def stage_ingestion(summary: dict) -> None:
     states = backfill.run_backfills(
         {"ingest_postgres_core": (start, end)}, env=env, log=AIRFLOW_LOG, timeout_s=BACKFILL_TIMEOUT_S
     )
+    dates = summary["observation_dates"]
+    ranges = bureau_history([date.fromisoformat(d) for d in [*dates["training"], dates["scoring"]]], (start, end))
+    for first, last in ranges:
+        # The run of the range's last day; `catch_up_from` lands the days before it in the same run.
+        conf = {"catch_up_from": first.isoformat()} if first < last else {}
+        airflow("dags", "test", "ingest_s3_bureau", (last + timedelta(days=1)).isoformat(), "--conf", json.dumps(conf))
+        print(f"    bureau history {first} .. {last} landed and validated", flush=True)
     windows = {
         "ingest_s3_bureau": (start, end),
         # Monthly intervals start on the 2nd: cover every month of the seeded history.
@@ -246,13 +254,6 @@ def stage_ingestion(summary: dict) -> None:
             f"failed backfill runs: {failed}, expected only the planted bad bureau delivery;"
             f" see {AIRFLOW_LOG} and the Airflow UI"
         )
-    dates = summary["observation_dates"]
-    ranges = bureau_history([date.fromisoformat(d) for d in [*dates["training"], dates["scoring"]]], (start, end))
-    for first, last in ranges:
-        # The run of the range's last day; `catch_up_from` lands the days before it in the same run.
-        conf = {"catch_up_from": first.isoformat()} if first < last else {}
-        airflow("dags", "test", "ingest_s3_bureau", (last + timedelta(days=1)).isoformat(), "--conf", json.dumps(conf))
-        print(f"    bureau history {first} .. {last} landed and validated", flush=True)
     summary["ingestion"] = count_rows(start, end, history)
     summary["ingestion"]["s3.bureau_history"] = _bureau_history_counts(ranges)
     if kafka:
