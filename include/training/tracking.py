@@ -146,6 +146,7 @@ def log_candidate(
         "algorithm": model.algorithm,
         "device": model.device,
         "mixed_precision": str(getattr(model, "mixed_precision", False)).lower(),
+        "precision": getattr(model, "precision", "float32"),
         "git_commit": lineage.code_version,
         "feature_set": fs.name,
         "feature_set_version": version_read,
