@@ -13,7 +13,9 @@ offsets in the summary).
 
 `--scenario bad-batch` seeds the normal data with one defective delivery in place of
 the clean one: the bureau file of `--defect-date`, or (`--defect-source transactions`)
-the archive file of its month. `--list-defects` prints the catalogue.
+the archive file of its month. `--scenario drift` takes the same `--defect` options, for a
+drifted portfolio with one bad delivery (what `make demo` seeds). `--list-defects` prints
+the catalogue.
 """
 
 from __future__ import annotations
@@ -69,12 +71,14 @@ def main(argv: list[str]) -> int:
         return 0
     try:
         bad_batch = None
-        if args.scenario == BAD_BATCH:
+        if args.scenario == BAD_BATCH and not (args.defect and args.defect_date):
+            raise SeedError("scenario bad-batch needs --defect and --defect-date")
+        if args.defect or args.defect_date:
+            if args.scenario == "normal":
+                raise SeedError("--defect and --defect-date only apply to --scenario bad-batch or drift")
             if not (args.defect and args.defect_date):
-                raise SeedError("scenario bad-batch needs --defect and --defect-date")
+                raise SeedError(f"scenario {args.scenario} with a bad batch needs --defect and --defect-date")
             bad_batch = write.BadBatch(args.defect, args.defect_date, args.defect_source)
-        elif args.defect or args.defect_date:
-            raise SeedError("--defect and --defect-date only apply to --scenario bad-batch")
         params = SeedParams(
             customers=args.customers,
             start=args.start,

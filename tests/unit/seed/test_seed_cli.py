@@ -10,7 +10,8 @@ from devstack.seed.__main__ import main
     ("argv", "message"),
     [
         (["--scenario", "bad-batch"], "needs --defect and --defect-date"),
-        (["--defect", "null_keys", "--defect-date", "2026-11-01"], "only apply to --scenario bad-batch"),
+        (["--defect", "null_keys", "--defect-date", "2026-11-01"], "only apply to --scenario bad-batch or drift"),
+        (["--scenario", "drift", "--defect", "null_keys"], "with a bad batch needs --defect and --defect-date"),
         (["--scenario", "bad-batch", "--defect", "unknown_currency", "--defect-date", "2026-11-01"], "does not apply"),
         (["--start", "2026-12-01", "--end", "2026-11-01"], "is after end"),
         (["--drift-from", "2026-06-01"], "only applies to scenario 'drift'"),

@@ -45,29 +45,38 @@ def shares(transactions: pa.Table) -> dict[str, float]:
     txns = transactions.to_pandas()
     return {
         "per_day": len(txns) / txns["event_time"].dt.date.nunique(),
+        "night": (txns["event_time"].dt.hour < 6).mean(),
         "atm": (txns["channel"] == "atm").mean(),
-        "ecom": (txns["channel"] == "ecom").mean(),
-        "foreign": (txns["country"] != "DE").mean(),
-        "amount_eur": txns.loc[txns["currency"] == "EUR", "amount"].median(),
+        "amount_mean": txns["amount"].mean(),
+        "amount_median": txns["amount"].median(),
     }
 
 
-def test_after_the_drift_date_spend_cash_ecom_and_foreign_use_go_up(portfolio, drifted, drift_params):
+def test_after_the_drift_date_cards_are_used_more_often_and_more_at_night(portfolio, drifted, drift_params):
     _, normal = split(portfolio.transactions, "event_time", drift_params.drift_from)
     _, drift = split(drifted.transactions, "event_time", drift_params.drift_from)
     before, after = shares(normal), shares(drift)
-    assert after["per_day"] > 1.1 * before["per_day"]
-    assert after["atm"] > 1.5 * before["atm"]
-    assert after["ecom"] > 1.2 * before["ecom"]
-    assert after["foreign"] > 1.8 * before["foreign"]
-    assert after["amount_eur"] > 1.08 * before["amount_eur"]
+    assert after["per_day"] > 1.25 * before["per_day"]
+    assert after["night"] > 2 * before["night"]
+
+
+def test_the_drift_keeps_what_each_transaction_costs_within_the_quality_gates_bands(portfolio, drifted, drift_params):
+    """The raw suites learn amount mean and median bands of a few per cent: drifted days must pass them."""
+    _, normal = split(portfolio.transactions, "event_time", drift_params.drift_from)
+    _, drift = split(drifted.transactions, "event_time", drift_params.drift_from)
+    before, after = shares(normal), shares(drift)
+    for name in ("amount_mean", "amount_median"):
+        assert after[name] == pytest.approx(before[name], rel=0.04), name
+    assert after["atm"] == pytest.approx(before["atm"], rel=0.1)
 
 
 def test_after_the_drift_date_the_bureau_sees_more_inquiries_and_lower_scores(portfolio, drifted, drift_params):
     _, normal = split(portfolio.bureau, "dt", drift_params.drift_from)
     _, drift = split(drifted.bureau, "dt", drift_params.drift_from)
     assert pc.mean(drift["inquiries_6m"]).as_py() > pc.mean(normal["inquiries_6m"]).as_py() + 0.5
-    assert pc.mean(drift["bureau_score"]).as_py() < pc.mean(normal["bureau_score"]).as_py() - 10
+    normal_score = pc.mean(normal["bureau_score"]).as_py()
+    # Lower, but by less than the bureau suite's learned band (2% of the mean).
+    assert normal_score - 0.02 * normal_score < pc.mean(drift["bureau_score"]).as_py() < normal_score - 4
 
 
 def test_after_the_drift_date_more_accounts_fall_behind(portfolio, drifted, drift_params):
