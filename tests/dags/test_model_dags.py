@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 
+from include.models import load_model
 from tests.conftest import ROOT, airflow_subprocess_env
 
 PARSE_SCRIPT = """
@@ -28,6 +29,11 @@ dags = {
         "owners": sorted({t.owner for t in dag.tasks}),
         "tasks": {t.task_id: [t.queue, t.pool, type(t).__name__] for t in dag.tasks},
         "doc_md": dag.doc_md or "",
+        "approval": {
+            t.task_id: {"defaults": t.defaults, "timeout_s": t.response_timeout.total_seconds()}
+            for t in dag.tasks
+            if type(t).__name__ == "ApprovalOperator"
+        },
     }
     for dag_id, dag in bag.dags.items()
     if dag_id.startswith("train_")
@@ -74,6 +80,14 @@ def test_the_reference_models_mlp_trains_on_the_gpu_queue_and_pool():
     dag = parse(ROOT / "include" / "models")["dags"]["train_credit_default"]
     assert dag["tasks"]["train_pytorch_mlp"][:2] == ["gpu", "gpu"]
     assert dag["tasks"]["train_lightgbm"][:2] == ["default", "default_pool"]
+
+
+def test_no_answer_within_the_prod_policys_timeout_counts_as_a_rejection():
+    """Airflow answers an expired approval with the operator's defaults: Reject, after the YAML's hours."""
+    dag = parse(ROOT / "include" / "models")["dags"]["train_credit_default"]
+    config = load_model(ROOT / "include" / "models" / "credit_default.yaml")
+    hours = config.environments["prod"].timeout_hours
+    assert dag["approval"] == {"approve": {"defaults": ["Reject"], "timeout_s": hours * 3600}}
 
 
 def test_a_malformed_model_yaml_is_an_import_error_naming_the_file_and_field(tmp_path):
