@@ -1,6 +1,9 @@
 """A DAG run that outlives its deadline alerts: the real scheduler notices, the real
-triggerer runs the callback, and the message reaches the Slack double and the SMTP sink."""
+triggerer runs the callback, and the message reaches the Slack double and the SMTP sink.
+And `airflow dags test` runs a DAG with a deadline to the end (the tests and the demo use it)."""
 
+import json
+import sqlite3
 import textwrap
 from datetime import date
 
@@ -62,3 +65,43 @@ def test_a_run_past_its_deadline_alerts_on_slack_and_email(airflow_db, smtp_serv
     assert any("deadline_probe missed its deadline" in text for text in posts), f"slack got {posts}\n{log_tail}"
     assert [m["Subject"] for m in mail.messages if "missed its deadline" in m["Subject"]], log_tail
     assert "*Queued at:*" in next(text for text in posts if "missed its deadline" in text)
+
+
+ON_TIME_DAG = """
+from datetime import datetime, timedelta
+
+from airflow.sdk import dag, task
+
+from orchestration.deadlines import completion_deadline
+
+
+@dag(schedule=None, start_date=datetime(2026, 1, 1), deadline=completion_deadline(timedelta(hours=1)), tags=["test"])
+def deadline_on_time():
+    @task
+    def quick():
+        return "done"
+
+    quick()
+
+
+deadline_on_time()
+"""
+
+
+def test_dags_test_of_a_dag_with_a_deadline_succeeds(tmp_path):
+    """Without the lookup in airflow_local_settings.py, Airflow 3.3.2 fails here after the run
+    succeeded: "'dict' object has no attribute 'hex'" (apache/airflow#73428)."""
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "deadline_on_time.py").write_text(textwrap.dedent(ON_TIME_DAG))
+    env = isolated_airflow_env(tmp_path / "airflow", AIRFLOW__CORE__DAGS_FOLDER=str(dags))
+    cli("db", "migrate", env=env)
+    cli("dags", "test", "deadline_on_time", env=env)  # raises with the output's tail on a non-zero exit
+
+    with sqlite3.connect(tmp_path / "airflow" / "airflow.db") as db:
+        assert db.execute("select state from dag_run where dag_id = 'deadline_on_time'").fetchall() == [("success",)]
+        # The deadline as the DAG processor registers it (`dags test` writes the DAG the same way) ...
+        references = [json.loads(r) for (r,) in db.execute("select reference from deadline_alert")]
+        assert references == [{"reference_type": "DagRunQueuedAtDeadline"}]
+        # ... while a `dags test` run is never queued, so it has no deadline a scheduler could alert on later.
+        assert db.execute("select count(*) from deadline").fetchone() == (0,)
