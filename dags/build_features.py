@@ -49,6 +49,7 @@ from airflow.sdk import AssetAll, AssetOrTimeSchedule, CronDataIntervalTimetable
 
 from include.features.definitions import CREDIT_DEFAULT, SCORING_SET, TRAINING_SET
 from orchestration.assets import lake_asset
+from orchestration.deadlines import completion_deadline, deadline_doc
 from orchestration.defaults import task_defaults
 
 JOB = str(Path(__file__).resolve().parent.parent / "include" / "features" / "job.py")
@@ -60,6 +61,10 @@ DAILY_INPUTS = [
     ("partner", "bureau"),
     ("cards", "card_transactions"),
 ]
+
+
+# Two Spark jobs and their gates; the 3-hour run timeout is the hard stop.
+FINISHED_WITHIN = timedelta(hours=2)
 
 
 @dag(
@@ -82,7 +87,8 @@ DAILY_INPUTS = [
         )
     },
     tags=["features", "spark"],
-    doc_md=__doc__,
+    deadline=completion_deadline(FINISHED_WITHIN),
+    doc_md=__doc__ + deadline_doc(FINISHED_WITHIN),
 )
 def build_features():
     @task(pool="default_pool")

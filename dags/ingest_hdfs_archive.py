@@ -27,8 +27,12 @@ from datetime import datetime, timedelta
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
 from orchestration.assets import lake_asset
+from orchestration.deadlines import completion_deadline, deadline_doc
 from orchestration.defaults import task_defaults
 from orchestration.quality import quality_gate
+
+# Landing a month may take up to its 2-hour task timeout; then the gate.
+FINISHED_WITHIN = timedelta(hours=3)
 
 
 @dag(
@@ -39,7 +43,8 @@ from orchestration.quality import quality_gate
     max_active_runs=2,
     default_args=task_defaults(owner="data-eng"),
     tags=["ingestion", "hdfs", "archive"],
-    doc_md=__doc__,
+    deadline=completion_deadline(FINISHED_WITHIN),
+    doc_md=__doc__ + deadline_doc(FINISHED_WITHIN),
 )
 def ingest_hdfs_archive():
     @task(outlets=[lake_asset("raw", "archive", "transactions")], execution_timeout=timedelta(hours=2))

@@ -26,9 +26,14 @@ from datetime import datetime, timedelta
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
 from orchestration.assets import lake_asset
+from orchestration.deadlines import completion_deadline, deadline_doc
 from orchestration.defaults import task_defaults
 
 GROUP_ID = "lake-landing.card-transactions"  # this DAG's own group, not the connection's shared one
+
+
+# Hourly, one run at a time: a run still going after 45 minutes delays the next hour's.
+FINISHED_WITHIN = timedelta(minutes=45)
 
 
 @dag(
@@ -38,7 +43,8 @@ GROUP_ID = "lake-landing.card-transactions"  # this DAG's own group, not the con
     max_active_runs=1,
     default_args=task_defaults(owner="data-eng"),
     tags=["ingestion", "kafka", "cards"],
-    doc_md=__doc__,
+    deadline=completion_deadline(FINISHED_WITHIN),
+    doc_md=__doc__ + deadline_doc(FINISHED_WITHIN),
 )
 def ingest_kafka_transactions():
     @task(

@@ -31,10 +31,15 @@ from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 
 from include.ingestion.catalog import postgres_tables
 from orchestration.assets import lake_asset
+from orchestration.deadlines import completion_deadline, deadline_doc
 from orchestration.defaults import task_defaults
 from orchestration.quality import quality_gate
 
 SCHEMA = "core"
+
+
+# Before features need the day; the 2-hour run timeout is the hard stop.
+FINISHED_WITHIN = timedelta(hours=1)
 
 
 @dag(
@@ -54,7 +59,8 @@ SCHEMA = "core"
         )
     },
     tags=["ingestion", "postgres", "core"],
-    doc_md=__doc__,
+    deadline=completion_deadline(FINISHED_WITHIN),
+    doc_md=__doc__ + deadline_doc(FINISHED_WITHIN),
 )
 def ingest_postgres_core():
     @task(execution_timeout=timedelta(minutes=45))

@@ -41,6 +41,7 @@ from datetime import date, datetime, timedelta
 from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
 
 from orchestration.assets import lake_asset
+from orchestration.deadlines import completion_deadline, deadline_doc
 from orchestration.defaults import task_defaults
 from orchestration.quality import land_and_gate_each, quality_gate
 from orchestration.sensors import S3DeliverySensor
@@ -67,6 +68,10 @@ def land_day(day: date, context: dict) -> dict:
         raise
 
 
+# A late delivery shows here first: half the sensor's default 12-hour wait, which then fails the run.
+FINISHED_WITHIN = timedelta(hours=6)
+
+
 @dag(
     # Calendar days: the run for day D starts at midnight and the sensor waits for D's file.
     schedule=CronDataIntervalTimetable("0 0 * * *", timezone="UTC"),
@@ -84,7 +89,8 @@ def land_day(day: date, context: dict) -> dict:
         )
     },
     tags=["ingestion", "s3", "partner"],
-    doc_md=__doc__,
+    deadline=completion_deadline(FINISHED_WITHIN),
+    doc_md=__doc__ + deadline_doc(FINISHED_WITHIN),
 )
 def ingest_s3_bureau():
     wait_for_file = S3DeliverySensor(

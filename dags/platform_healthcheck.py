@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import dag, task
 
+from orchestration.deadlines import completion_deadline, deadline_doc
 from orchestration.defaults import task_defaults
 
 CONNECTIONS = [
@@ -37,6 +38,10 @@ CONNECTIONS = [
 ]
 
 
+# Connection probes take seconds; the 10-minute run timeout is the hard stop.
+FINISHED_WITHIN = timedelta(minutes=5)
+
+
 @dag(
     schedule=timedelta(minutes=30),
     start_date=datetime(2026, 1, 1),
@@ -45,7 +50,8 @@ CONNECTIONS = [
     default_args=task_defaults(owner="platform", retries=2, retry_delay=timedelta(seconds=20)),
     dagrun_timeout=timedelta(minutes=10),
     tags=["platform", "ops"],
-    doc_md=__doc__,
+    deadline=completion_deadline(FINISHED_WITHIN),
+    doc_md=__doc__ + deadline_doc(FINISHED_WITHIN),
 )
 def platform_healthcheck():
     @task(execution_timeout=timedelta(minutes=2))

@@ -38,6 +38,7 @@ from include.inference.plan import scoring_dataset
 from include.models import ModelConfig, load_models
 from include.training.workflow import models_folder
 from orchestration.assets import lake_asset
+from orchestration.deadlines import completion_deadline, deadline_doc
 from orchestration.defaults import task_defaults
 
 DS_PARAM = Param(None, type=["null", "string"], description="Day to process (YYYY-MM-DD); empty: from the trigger")
@@ -72,10 +73,18 @@ def model_dags(config: ModelConfig) -> None:
         "max_active_runs": 1,
         "default_args": task_defaults(owner=config.owners[0]),
         "params": {"ds": DS_PARAM},
-        "doc_md": doc,
     }
+    scoring_within = timedelta(hours=config.schedule.deadline_hours.scoring)
+    monitoring_within = timedelta(hours=config.schedule.deadline_hours.monitoring)
 
-    @dag(dag_id=f"score_{name}", schedule=features, tags=["inference", name], **common)
+    @dag(
+        dag_id=f"score_{name}",
+        schedule=features,
+        deadline=completion_deadline(scoring_within),
+        tags=["inference", name],
+        doc_md=doc + deadline_doc(scoring_within),
+        **common,
+    )
     def score_model():
         @task
         def scoring_dates(params=None, triggering_asset_events=None) -> list[str]:
@@ -114,7 +123,14 @@ def model_dags(config: ModelConfig) -> None:
 
         score.expand(day=scoring_dates())
 
-    @dag(dag_id=f"monitor_{name}", schedule=predictions, tags=["monitoring", "evidently", name], **common)
+    @dag(
+        dag_id=f"monitor_{name}",
+        schedule=predictions,
+        deadline=completion_deadline(monitoring_within),
+        tags=["monitoring", "evidently", name],
+        doc_md=doc + deadline_doc(monitoring_within),
+        **common,
+    )
     def monitor_model():
         @task
         def monitoring_dates(params=None, triggering_asset_events=None) -> list[str]:

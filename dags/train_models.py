@@ -37,6 +37,7 @@ from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 from include.models import AlgorithmConfig, ModelConfig, load_models
 from include.training.workflow import models_folder, training_dataset
 from orchestration.assets import lake_asset
+from orchestration.deadlines import completion_deadline, deadline_doc
 from orchestration.defaults import task_defaults
 
 
@@ -46,6 +47,8 @@ def training_dag(config: ModelConfig):
     human = [p for p in config.environments.values() if p.approval == "human"]
     approvers = sorted({a for p in human for a in p.approvers})
     timeout_hours = max((p.timeout_hours for p in human), default=72.0)
+    # A run still waiting for a person's approval at its deadline alerts too: the challenger is stuck.
+    finished_within = timedelta(hours=config.schedule.deadline_hours.training)
     doc = __doc__.format(
         name=config.name,
         description=config.description,
@@ -71,8 +74,9 @@ def training_dag(config: ModelConfig):
         max_active_runs=1,
         default_args=task_defaults(owner=config.owners[0]),
         dagrun_timeout=timedelta(days=8),
+        deadline=completion_deadline(finished_within),
         tags=["training", "mlflow", config.name],
-        doc_md=doc,
+        doc_md=doc + deadline_doc(finished_within),
     )
     def train_model():
         @task(execution_timeout=timedelta(minutes=30))

@@ -26,8 +26,12 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import CronDataIntervalTimetable, dag, task
 
+from orchestration.deadlines import completion_deadline, deadline_doc
 from orchestration.defaults import task_defaults
 from orchestration.quality import quality_gate
+
+# One day's partition through the gate; features wait for it.
+FINISHED_WITHIN = timedelta(hours=1)
 
 
 @dag(
@@ -38,7 +42,8 @@ from orchestration.quality import quality_gate
     max_active_runs=3,
     default_args=task_defaults(owner="data-eng"),
     tags=["quality", "kafka", "cards"],
-    doc_md=__doc__,
+    deadline=completion_deadline(FINISHED_WITHIN),
+    doc_md=__doc__ + deadline_doc(FINISHED_WITHIN),
 )
 def validate_card_transactions():
     @task(execution_timeout=timedelta(minutes=5))

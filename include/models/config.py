@@ -96,11 +96,22 @@ class MonitoringConfig:
 
 
 @dataclass(frozen=True)
+class DeadlineHours:
+    """Hours after a run of each model DAG is queued by which it is expected to have finished:
+    a run still going then alerts (Airflow's deadline alert; the run itself goes on)."""
+
+    training: float  # a person's approval, where the environment asks for one, counts too
+    scoring: float
+    monitoring: float
+
+
+@dataclass(frozen=True)
 class ScheduleConfig:
     """When to retrain besides a drift signal: a cron. Scoring and monitoring need none: they
     run when the day's scoring features, then its predictions, are published."""
 
     training: str
+    deadline_hours: DeadlineHours
 
 
 @dataclass(frozen=True)
@@ -385,7 +396,15 @@ def _schedule(f: _Fields) -> ScheduleConfig:
     training = f.str("training")
     if not croniter.is_valid(training):
         raise f.error("training", f"expected a cron expression such as '0 4 2 * *' or '@weekly', got {training!r}")
-    result = ScheduleConfig(training=training)
+    hours = f.child("deadline_hours")
+    # Up to 8 days, the training DAG's run timeout: a later deadline could never be missed.
+    deadline_hours = DeadlineHours(
+        training=hours.number("training", low=0.05, high=192),
+        scoring=hours.number("scoring", low=0.05, high=192),
+        monitoring=hours.number("monitoring", low=0.05, high=192),
+    )
+    hours.done()
+    result = ScheduleConfig(training=training, deadline_hours=deadline_hours)
     f.done()
     return result
 

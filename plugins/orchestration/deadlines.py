@@ -5,10 +5,17 @@ the triggerer runs `alert_missed_deadline` with a small context (the DAG run as 
 API returns it, and the deadline), so this module must stay importable by the triggerer:
 it lives in `plugins/`, top level, as Airflow's docs require.
 
-    @dag(deadline=completion_deadline(timedelta(hours=2)), ...)
+    FINISHED_WITHIN = timedelta(hours=2)
+
+    @dag(deadline=completion_deadline(FINISHED_WITHIN), doc_md=__doc__ + deadline_doc(FINISHED_WITHIN), ...)
+
+Every scheduled platform DAG has one (tests/dags/test_dag_integrity.py); the model DAGs
+take theirs from the model YAML's `schedule.deadline_hours`.
 
 The reference is when the run was queued, not its logical date: a backfill's logical
-dates lie in the past, and would miss every deadline at once.
+dates lie in the past, and would miss every deadline at once. A backfill still queues all
+its runs when it is created, so in a backfill that takes longer than the deadline the
+later runs alert. A `dags test` run is never queued, so it has no deadline.
 """
 
 from __future__ import annotations
@@ -30,6 +37,22 @@ def completion_deadline(within: timedelta) -> DeadlineAlert:
     return DeadlineAlert(
         reference=DeadlineReference.DAGRUN_QUEUED_AT, interval=within, callback=AsyncCallback(CALLBACK)
     )
+
+
+def deadline_doc(within: timedelta) -> str:
+    """The paragraph a DAG's `doc_md` ends with, so the UI shows the deadline beside the rest."""
+    return (
+        f"\n\n**Deadline.** A run not finished {duration(within)} after it was queued alerts on Slack and "
+        "e-mail (`orchestration.deadlines`); the run itself goes on."
+    )
+
+
+def duration(within: timedelta) -> str:
+    """`within` in the largest unit that divides it: '45 minutes', '1 hour', '90 minutes'."""
+    seconds = int(within.total_seconds())
+    unit, size = next((u, n) for u, n in (("hour", 3600), ("minute", 60), ("second", 1)) if seconds % n == 0)
+    count = seconds // size
+    return f"{count} {unit}{'' if count == 1 else 's'}"
 
 
 def describe_missed_deadline(context: dict[str, Any]) -> alerts.Alert:

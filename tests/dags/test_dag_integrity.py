@@ -7,10 +7,12 @@ check of `sys.modules` sees exactly what parsing imported.
 import json
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from orchestration.deadlines import CALLBACK, deadline_doc
 from tests.conftest import ROOT, airflow_subprocess_env
 
 HEAVY_MODULES = ["pandas", "pyspark", "torch", "mlflow", "great_expectations", "evidently", "lightgbm", "sklearn"]
@@ -22,8 +24,18 @@ from airflow.dag_processing.dagbag import DagBag
 bag = DagBag(dag_folder=sys.argv[1])
 dags = {}
 for dag_id, dag in bag.dags.items():
+    deadlines = dag.deadline if isinstance(dag.deadline, list) else [dag.deadline] if dag.deadline else []
     dags[dag_id] = {
         "fileloc": dag.fileloc,
+        "scheduled": type(dag.timetable).__name__ != "NullTimetable",
+        "deadlines": [
+            {
+                "reference": type(d.reference).__name__,
+                "seconds": d.interval.total_seconds(),
+                "callback": d.callback.path,
+            }
+            for d in deadlines
+        ],
         "tags": sorted(dag.tags),
         "doc_md": dag.doc_md or "",
         "tasks": {
@@ -84,3 +96,15 @@ def test_every_task_has_an_owner_retries_and_alert_callbacks(parsed):
             assert task["retries"] >= 2 or "Retries:" in task["doc_md"], f"{where}: retries {task['retries']} < 2"
             assert "on_failure" in task["on_failure_callback"], f"{where}: no failure alert"
             assert "on_retry" in task["on_retry_callback"], f"{where}: no retry alert"
+
+
+def test_every_scheduled_dag_alerts_when_a_run_is_late_and_says_when(parsed):
+    scheduled = {dag_id: dag for dag_id, dag in parsed["dags"].items() if dag["scheduled"]}
+    assert {"ingest_postgres_core", "build_features", "train_credit_default", "score_credit_default"} <= set(scheduled)
+    for dag_id, dag in scheduled.items():
+        assert len(dag["deadlines"]) == 1, f"{dag_id}: expected one deadline, got {dag['deadlines']}"
+        [deadline] = dag["deadlines"]
+        # Counted from when the run was queued: a backfill's logical dates lie in the past.
+        assert deadline["reference"] == "DagRunQueuedAtDeadline", f"{dag_id}: {deadline}"
+        assert deadline["callback"] == CALLBACK, f"{dag_id}: {deadline}"
+        assert deadline_doc(timedelta(seconds=deadline["seconds"])) in dag["doc_md"], f"{dag_id}: doc_md omits it"

@@ -27,6 +27,7 @@ def test_a_second_model_is_one_yaml_file_in_the_folder_given():
     assert small.feature_set.version_tag == "v2"
     assert [a.name for a in small.algorithms] == ["lightgbm"]
     assert small.split.train_until_months_before == 3  # defaults apply to what the file leaves out
+    assert (small.schedule.deadline_hours.scoring, small.schedule.deadline_hours.monitoring) == (1.5, 0.5)
 
 
 def _write(tmp_path: Path, body: dict, name: str = "credit_default") -> Path:
@@ -57,6 +58,18 @@ def _valid() -> dict:
         (lambda b: b.update(schedul={}), "<top level>", "unknown field(s) ['schedul']"),
         (lambda b: b["schedule"].update(training="monthly"), "schedule.training", "expected a cron expression"),
         (lambda b: b["schedule"].update(inference="@daily"), "schedule", "unknown field(s) ['inference']"),
+        (lambda b: b["schedule"].pop("deadline_hours"), "schedule.deadline_hours", "missing"),
+        (lambda b: b["schedule"]["deadline_hours"].pop("scoring"), "schedule.deadline_hours.scoring", "missing"),
+        (
+            lambda b: b["schedule"]["deadline_hours"].update(training=0),
+            "schedule.deadline_hours.training",
+            "expected a number in [0.05, 192]",
+        ),
+        (
+            lambda b: b["schedule"]["deadline_hours"].update(backfill=1),
+            "schedule.deadline_hours",
+            "unknown field(s) ['backfill']",
+        ),
         (lambda b: b.update(name="other_name"), "name", "must equal the file name"),
         (lambda b: b.pop("label"), "label", "missing"),
         (lambda b: b.update(label="default flag"), "label", "expected a mapping"),
