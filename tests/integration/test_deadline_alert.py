@@ -1,11 +1,12 @@
 """A DAG run that outlives its deadline alerts: the real scheduler notices, the real
 triggerer runs the callback, and the message reaches the Slack double and the SMTP sink.
-And `airflow dags test` runs a DAG with a deadline to the end (the tests and the demo use it)."""
+And `airflow dags test` runs a DAG with a deadline to the end (the tests and the demo use it),
+and a run with a pending deadline can be cleared (the UI's Clear, a backfill that re-processes)."""
 
 import json
 import sqlite3
 import textwrap
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -105,3 +106,25 @@ def test_dags_test_of_a_dag_with_a_deadline_succeeds(tmp_path):
         assert references == [{"reference_type": "DagRunQueuedAtDeadline"}]
         # ... while a `dags test` run is never queued, so it has no deadline a scheduler could alert on later.
         assert db.execute("select count(*) from deadline").fetchone() == (0,)
+
+
+def test_clearing_a_run_with_a_pending_deadline_moves_the_deadline(tmp_path):
+    """Without the recalculation in airflow_local_settings.py, Airflow 3.3.2 fails to clear:
+    "unsupported type for timedelta seconds component: dict" (apache/airflow#70368)."""
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "deadline_on_time.py").write_text(textwrap.dedent(ON_TIME_DAG))
+    env = isolated_airflow_env(tmp_path / "airflow", AIRFLOW__CORE__DAGS_FOLDER=str(dags))
+    cli("db", "migrate", env=env)
+    cli("dags", "reserialize", env=env)
+    cli("dags", "trigger", "deadline_on_time", "--run-id", "manual_clear", env=env)  # queued: a deadline now
+    database = tmp_path / "airflow" / "airflow.db"
+    pending = "select d.deadline_time, r.queued_at from deadline d join dag_run r on r.id = d.dagrun_id"
+    with sqlite3.connect(database) as db:
+        ((deadline_before, queued_before),) = db.execute(pending).fetchall()
+    cli("tasks", "clear", "deadline_on_time", "--yes", env=env)  # raises with the output's tail on failure
+    with sqlite3.connect(database) as db:
+        ((deadline_after, queued_after),) = db.execute(pending).fetchall()
+    assert queued_after > queued_before and deadline_after > deadline_before
+    hour = datetime.fromisoformat(deadline_after) - datetime.fromisoformat(queued_after)
+    assert hour == timedelta(hours=1), (deadline_after, queued_after)
