@@ -11,6 +11,8 @@ The dates, for the default `--end` (yesterday) E:
   out-of-time split: train <= T-3, validate T-2, test T-1), the newest the first day of
   the month of E - 90 days, so that every label (D + 90 days) has matured by E;
 - the scoring date: the latest day whose inputs are complete (see `scoring_date`);
+- the drift window: from `DRIFT_DAYS` before the scoring date to E (the seed's `drift`
+  scenario);
 - the seeded history starts on the first of the month of the oldest training date's
   90-day transaction window.
 
@@ -35,13 +37,19 @@ from include.features.definitions import CREDIT_DEFAULT
 ROOT = Path(__file__).resolve().parent.parent
 SUMMARY = ROOT / ".local" / "demo" / "summary.json"
 AIRFLOW_LOG = ROOT / ".local" / "log" / "demo-airflow.log"
-# The last days of the window go to Kafka. The local broker (librdkafka's mock) keeps about
-# 125,000 events per partition (4 partitions; measured with bench/ingest.py), older ones are
-# dropped: 7 days of the 50,000-customer demo (~200,000 events) fit with room to spare.
-KAFKA_DAYS = 7
+# The last days of the window go to Kafka. The local broker (librdkafka's mock) drops the
+# oldest events beyond what it keeps: of the drifted 50,000-customer demo's 7 days (280,439
+# events, 40,000 a day) it kept 238,338, so the first day arrived with 2,859 of its events
+# and the volume check quarantined two later days against it. 5 days (about 200,000
+# events) fit.
+KAFKA_DAYS = 5
 # The one broken delivery the demo seeds, so the quality gate has something to quarantine:
 # the bureau file of the window's middle day arrives with negative debts.
 BAD_DELIVERY = {"defect": "negative_amounts", "source": "bureau"}
+# The drift window: the seed's `drift` scenario (valid data, changed behaviour) for the days
+# before the scoring date, so the features monitoring compares with the champion's
+# training data have drifted: their 7- and 30-day windows entirely, the 90-day ones in part.
+DRIFT_DAYS = 31
 MODEL = "credit_default"  # include/models/credit_default.yaml; its DAG is train_credit_default
 # The bureau refreshes each customer once a month: a month of deliveries before a date gives
 # every customer's latest bureau attributes at that date.
@@ -90,6 +98,12 @@ def scoring_date(end: date, kafka_from: date) -> date:
     """
     first = end.replace(day=1)
     return end + timedelta(days=1) if kafka_from <= first else first
+
+
+def drift_start(end: date, kafka_from: date) -> date:
+    """The first drifted day: `DRIFT_DAYS` before the scoring date, after the newest training date's
+    transaction window (the champion learns from undrifted features)."""
+    return scoring_date(end, kafka_from) - timedelta(days=DRIFT_DAYS)
 
 
 def bureau_history(dates: list[date], window: tuple[date, date]) -> list[tuple[date, date]]:
@@ -183,7 +197,9 @@ def stage_seed(summary: dict) -> None:
         "--kafka-days",
         str(min(KAFKA_DAYS, (end - start).days + 1)),
         "--scenario",
-        "bad-batch",
+        "drift",
+        "--drift-from",
+        summary["drift_from"],
         "--defect",
         BAD_DELIVERY["defect"],
         "--defect-source",
@@ -257,7 +273,12 @@ def stage_ingestion(summary: dict) -> None:
     summary["ingestion"] = count_rows(start, end, history)
     summary["ingestion"]["s3.bureau_history"] = _bureau_history_counts(ranges)
     if kafka:
-        summary["ingestion"]["kafka.card_transactions"] = _kafka_counts(kafka)
+        counts = summary["ingestion"]["kafka.card_transactions"] = _kafka_counts(kafka)
+        if counts["lake_rows"] < counts["source_rows"]:
+            raise DemoError(
+                f"{counts['source_rows'] - counts['lake_rows']} of the {counts['source_rows']} events seeded to Kafka"
+                f" never landed: the local broker dropped its oldest events; seed fewer days (KAFKA_DAYS)"
+            )
 
 
 def stage_quality(summary: dict) -> None:
@@ -369,6 +390,97 @@ def stage_training(summary: dict) -> None:
         )
     verdict = "promoted" if summary["training"]["promoted"] else "kept (the challenger did not pass the gate)"
     print(f"    champion: {MODEL} v{champion}, {verdict}", flush=True)
+
+
+def stage_inference(summary: dict) -> None:
+    """Score the scoring set with the champion (`score_credit_default`) into ml.scores and the lake."""
+    import psycopg
+
+    from include import lake as lk
+    from include.inference.plan import predictions_partition
+    from include.models import load_model
+
+    day = summary["observation_dates"]["scoring"]
+    airflow("dags", "test", f"score_{MODEL}", "--conf", json.dumps({"ds": day}))
+    settings = airflow_settings.load()
+    lake = lk.Lake.from_uri(settings.variables["lake_root"])
+    config = load_model(ROOT / "include" / "models" / f"{MODEL}.yaml")
+    ref = predictions_partition(config, lake, day)
+    manifest = lk.read_manifest(lake, ref)
+    if manifest is None:
+        raise DemoError(f"score_{MODEL} committed no predictions partition {ref.uri}; see its run in the Airflow UI")
+    version = str(manifest.extra["model_version"])
+    conn = settings.connections["ml_postgres"]
+    with psycopg.connect(host=conn.host, port=conn.port, user=conn.login, dbname=conn.schema) as db:
+        rows, mean_pd = db.execute(
+            "select count(*), avg(probability) from ml.scores"
+            " where model = %s and score_date = %s and model_version = %s",
+            [config.registered_model_name, day, version],
+        ).fetchone()
+    summary["inference"] = {
+        "rows_scored": manifest.row_count,
+        "model_version": version,
+        "score_date": day,
+        "postgres_rows": rows,
+        "mean_pd": round(float(mean_pd or 0.0), 4),
+        "predictions": ref.uri,
+    }
+    print(
+        f"    {day}: {manifest.row_count} accounts scored by {MODEL} v{version} (mean PD {float(mean_pd or 0):.4f});"
+        f" ml.scores holds {rows} rows for the day; {ref.uri}",
+        flush=True,
+    )
+
+
+def stage_monitoring(summary: dict) -> None:
+    """Drift and matured-label performance of the scored day (`monitor_credit_default`), with its actions."""
+    from include import lake as lk
+    from include.lake.store import get_bytes
+    from include.monitoring import store
+    from include.monitoring.report import report_folder
+
+    day = summary["observation_dates"]["scoring"]
+    airflow("dags", "test", f"monitor_{MODEL}", "--conf", json.dumps({"ds": day}))
+    settings = airflow_settings.load()
+    lake = lk.Lake.from_uri(settings.variables["lake_root"])
+    conn = settings.connections["ml_postgres"]
+    # Every action recorded for the day: this run's, and those an earlier run took (at most once each).
+    recorded = store.actions(
+        f"postgresql://{conn.login}@{conn.host}:{conn.port}/{conn.schema}", MODEL, date.fromisoformat(day)
+    )
+    written = get_bytes(lake, f"{report_folder(MODEL, date.fromisoformat(day))}/summary.json")
+    if written is None:
+        raise DemoError(f"monitor_{MODEL} wrote no summary for {day}; see its run in the Airflow UI")
+    result = json.loads(written)
+    performance = result.get("performance") or {}
+    summary["monitoring"] = {
+        "drift_detected": result["drift_detected"],
+        "drift_share": result["drift_share"],
+        "drift_threshold": result["drift_threshold"],
+        "top_drifted": result["top_drifted"],
+        "performance": {k: round(v, 4) for k, v in performance.items() if isinstance(v, float)},
+        "performance_labels": result["performance_labels"],
+        "report": result["report"],
+        "trend": result["trend"],
+        "actions": sorted(action for action, record in recorded.items() if record["status"] == "done"),
+        "taken_by_this_run": [a["action"] for a in result["actions"]],
+    }
+    verdict = "DRIFT" if result["drift_detected"] else "no drift"
+    print(
+        f"    {day}: {verdict}, share {result['drift_share']:.2f} of features (threshold {result['drift_threshold']})",
+        flush=True,
+    )
+    if result["top_drifted"]:
+        top = ", ".join(f"{f['feature']} ({f['method']} {f['score']})" for f in result["top_drifted"])
+        print(f"    most drifted: {top}", flush=True)
+    if performance:
+        print(
+            f"    matured labels: ROC AUC {performance.get('roc_auc', float('nan')):.4f}"
+            f" ({result['performance_labels']})",
+            flush=True,
+        )
+    actions = summary["monitoring"]["actions"]
+    print(f"    actions recorded for the day: {', '.join(actions) or 'none'}; report {result['report']}", flush=True)
 
 
 def _mlflow_uri() -> str:
@@ -504,8 +616,8 @@ STAGES: list[tuple[str, Callable[[dict], None]]] = [
     ("quality", stage_quality),
     ("features", stage_features),
     ("training", stage_training),
-    # Next: "inference" (score the scoring set with the champion, `summary["inference"]`) and
-    # "monitoring" (drift and matured-label performance, `summary["monitoring"]`), in that order.
+    ("inference", stage_inference),
+    ("monitoring", stage_monitoring),
 ]
 
 
@@ -524,12 +636,14 @@ def main(argv: list[str]) -> int:
             "training": [d.isoformat() for d in training_dates(args.end)],
         },
         "history_start": min(history_start(args.end), start).isoformat(),
+        "drift_from": drift_start(args.end, kafka_from).isoformat(),
         "customers": args.customers,
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "seconds": {},
     }
     print(
-        f"demo: {start} .. {args.end}, history from {summary['history_start']}, {summary['observation_dates']}",
+        f"demo: {start} .. {args.end}, history from {summary['history_start']}, drift from {summary['drift_from']},"
+        f" {summary['observation_dates']}",
         flush=True,
     )
     for name, stage in STAGES:

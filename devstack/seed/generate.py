@@ -91,15 +91,14 @@ LATE_BY_CHANNEL = np.array([0.05, 0.015, 0.01, 0.02])  # offline terminals uploa
 # the data stays valid. What each transaction costs does not change (amounts, channels,
 # countries), so the quality gate's learned bands on amounts (a few per cent) accept the
 # drifted days: a shift the gate quarantined would never reach the features, and the
-# model's monitoring is what must see it. The bureau score falls by less than the bureau
-# suite's band (2%) for the same reason.
+# model's monitoring is what must see it. For the same reason the bureau score falls only
+# through the extra inquiries (6 points each), within the bureau suite's band (2%).
 DRIFT_INCOME_SHARE = 0.35  # of customers whose income the bank sees fall
 DRIFT_HARDSHIP = 0.7  # added to the log-odds of falling into hardship
 DRIFT_MISS = 0.4  # added to the log-odds of missing a payment
 DRIFT_EXTRA_SPEND = 0.35  # extra transactions, as a share of the usual number
 DRIFT_NIGHT = 4.0  # activity between midnight and 6 am, times this
 DRIFT_INQUIRIES = 0.8  # extra bureau inquiries (Poisson mean)
-DRIFT_SCORE = 5  # bureau score points lost
 
 # Random streams: (seed, block, stream, month).
 _BOOK, _MONTH, _DRIFT, _DRIFT_BOOK = range(4)
@@ -790,7 +789,7 @@ class _Simulation:
         inquiries = rng.poisson(0.4 + 1.2 * _sigmoid(c.z) + 1.5 * self.hardship)
         inquiries = inquiries + np.where(drifted, drift_rng.poisson(DRIFT_INQUIRIES, c.n), 0)
         score = 715 - 48 * (0.75 * c.z + 0.66 * c.bureau_noise) - BUREAU_HARDSHIP * self.hardship - 22 * behind
-        score = score - 6 * inquiries + 12 * noise[0] - np.where(drifted, DRIFT_SCORE, 0)
+        score = score - 6 * inquiries + 12 * noise[0]
         debt = c.base_debt * np.exp(0.05 * noise[1]) * (1 + 0.25 * self.hardship)
         debt = debt + a.per_customer_sum(np.where(a.status == cat.CHARGED_OFF, 0.0, np.maximum(self.balance, 0.0)))
 

@@ -3,7 +3,7 @@ transaction windows, a scoring date whose transactions are complete, and the bur
 
 from datetime import date, timedelta
 
-from devstack.demo import bureau_history, history_start, scoring_date, training_dates
+from devstack.demo import DRIFT_DAYS, bureau_history, drift_start, history_start, scoring_date, training_dates
 from include.features.definitions import CREDIT_DEFAULT
 
 END = date(2026, 11, 22)
@@ -35,3 +35,10 @@ def test_bureau_history_is_a_month_before_each_date_outside_the_window_in_ranges
     assert ranges == [(date(2026, 5, 30), date(2026, 7, 31)), (date(2026, 10, 1), date(2026, 10, 31))]
     # Days the window lands are not landed twice.
     assert bureau_history([date(2026, 11, 23)], window) == [(date(2026, 10, 23), date(2026, 11, 8))]
+
+
+def test_the_drift_window_covers_the_scoring_dates_30_day_features_and_no_training_features():
+    for kafka_from in (date(2026, 11, 16), date(2026, 11, 1)):
+        first = drift_start(END, kafka_from)
+        assert first == scoring_date(END, kafka_from) - timedelta(days=DRIFT_DAYS)
+        assert first > training_dates(END)[-1]  # features at D read events before D
