@@ -159,8 +159,9 @@ def reset_kafka() -> str:
     every event twice under its `txn_id`, which the quality gate (rightly) quarantines.
     The local broker keeps its log in memory, so restarting it empties the topic and the
     consumer groups; the lake forgets what it landed of the topic (data, plans, offsets
-    checkpoint). Only a broker this project started is restarted; another is left alone.
+    checkpoint, quality gate results). Only a broker this project started is restarted; another is left alone.
     """
+    import psycopg
     import pyarrow.fs as pafs
 
     from include import lake as lk
@@ -177,7 +178,16 @@ def reset_kafka() -> str:
             path = lake.path(lake.dataset(zone, *dataset))
             if lake.filesystem.get_file_info(path).type != pafs.FileType.NotFound:
                 lake.filesystem.delete_dir(path)
-    return f"kafka restarted empty ({started}); the lake's Kafka datasets cleared"
+    # And the quality gate's history of those partitions: its volume and learned bands are
+    # means over earlier partitions, and a partition that no longer exists (an earlier seed's
+    # first Kafka day, cut short by the broker) must not set them.
+    conn = airflow_settings.load().connections["ml_postgres"]
+    with psycopg.connect(host=conn.host, port=conn.port, user=conn.login, dbname=conn.schema) as db:
+        forgotten = db.execute(
+            "delete from ml.data_quality_runs where dataset = any(%s)",
+            [[lake.dataset(zone, *DATASET) for zone in ("raw", "validated", "quarantine")]],
+        ).rowcount
+    return f"kafka restarted empty ({started}); the lake's Kafka datasets and {forgotten} gate results cleared"
 
 
 def stage_seed(summary: dict) -> None:
