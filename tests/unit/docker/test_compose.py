@@ -71,3 +71,17 @@ def test_airflow_runs_celery_with_cpu_and_gpu_workers():
     executor = {SERVICES[n]["environment"]["AIRFLOW__CORE__EXECUTOR"] for n in SERVICES if n.startswith("airflow-")}
     assert executor == {"CeleryExecutor"}
     assert {_queue("worker-cpu"), _queue("worker-gpu")} == {"default", "gpu"}
+
+
+def test_the_airflow_image_holds_what_airflow_imports_from_the_project():
+    """DAGs, plugins, the `include` package and `airflow_local_settings.py` (Airflow's own hook,
+    which carries the fixes for Airflow 3.3.2's deadline bugs) on the image's PYTHONPATH."""
+    dockerfile = (DOCKER / "airflow" / "Dockerfile").read_text()
+    copied = dict(re.findall(r"^COPY --chown=\S+ (\S+) (\S+)$", dockerfile, re.MULTILINE))
+    (pythonpath,) = re.findall(r"^ENV PYTHONPATH=(\S+)$", dockerfile, re.MULTILINE)
+    assert copied["airflow_local_settings.py"].rstrip("/") == pythonpath
+    assert {copied[p].rstrip("/") for p in ("dags/", "plugins/", "include/")} == {
+        f"{pythonpath}/dags",
+        f"{pythonpath}/plugins",
+        f"{pythonpath}/include",
+    }
