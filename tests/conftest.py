@@ -50,6 +50,21 @@ def stack():
         services.down(service)
 
 
+@pytest.fixture(scope="session")
+def spark():
+    """One local SparkSession for the whole test session (unit and integration tests share it: a
+    second session in the same process would be the first one, `getOrCreate`)."""
+    from include.features.spark_engine import session
+
+    spark = session(
+        "features-tests",
+        master="local[1]",
+        conf={"spark.sql.shuffle.partitions": "2", "spark.ui.enabled": "false", "spark.driver.memory": "1g"},
+    )
+    yield spark
+    spark.stop()
+
+
 def airflow_subprocess_env(**extra: str) -> dict[str, str]:
     """The environment of an Airflow subprocess: the test Airflow home plus `extra`."""
     return {**os.environ, "PYTHONUNBUFFERED": "1", **extra}

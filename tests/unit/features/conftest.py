@@ -1,4 +1,4 @@
-"""A local SparkSession for the whole test session, and a tiny lake builder for feature inputs."""
+"""A tiny lake builder for feature inputs (the SparkSession is `spark` in tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -23,19 +23,6 @@ SCHEMAS = {
     ("cards", "card_transactions"): kafka.SCHEMA,
     ("archive", "transactions"): seed.TRANSACTIONS,
 }
-
-
-@pytest.fixture(scope="session")
-def spark():
-    from include.features.spark_engine import session
-
-    spark = session(
-        "features-tests",
-        master="local[1]",
-        conf={"spark.sql.shuffle.partitions": "2", "spark.ui.enabled": "false", "spark.driver.memory": "1g"},
-    )
-    yield spark
-    spark.stop()
 
 
 def utc(day: date, hour: int = 12) -> datetime:
