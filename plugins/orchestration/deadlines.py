@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import logging
 from datetime import timedelta
 from typing import Any
 
@@ -31,6 +32,7 @@ from airflow.sdk.definitions.deadline import AsyncCallback, DeadlineAlert, Deadl
 from orchestration import alerts
 
 CALLBACK = "orchestration.deadlines.alert_missed_deadline"
+log = logging.getLogger(__name__)
 
 
 def completion_deadline(within: timedelta) -> DeadlineAlert:
@@ -87,7 +89,9 @@ async def alert_missed_deadline(context: dict[str, Any] | None = None, **_: Any)
     if run.get("run_type") == "backfill":
         # The deadline is the schedule's promise. A backfill queues all its runs at once, so
         # its later runs miss the deadline by design; dozens of alerts would bury real ones.
-        return f"not sent: {run.get('dag_run_id', 'the run')} is a backfill run"
+        result = f"not sent: {run.get('dag_run_id', 'the run')} is a backfill run"
+        log.info("%s missed its deadline; %s", run.get("dag_id", "a DAG"), result)
+        return result
     # The notifiers and Variable lookups are blocking: keep them off the triggerer's event loop.
     delivered = await asyncio.to_thread(alerts.send, describe_missed_deadline(context), context)
     return "delivered via " + ", ".join(delivered) if delivered else "no alert channel configured"
