@@ -146,7 +146,7 @@ def partition_contents(lake_root: str) -> dict:
     return contents
 
 
-@pytest.mark.timeout(1500)
+@pytest.mark.timeout(1800)
 def test_backfill_with_the_scheduler_equals_the_daily_runs(
     airflow_db, settings, quality_history, changed_customers, spark, tmp_path
 ):
@@ -167,7 +167,7 @@ def test_backfill_with_the_scheduler_equals_the_daily_runs(
     log = tmp_path / "standalone.log"
     states = run_backfills({"ingest_postgres_core": (DAYS[0], DAYS[-1])}, env=env, log=log, timeout_s=600)
     assert states["ingest_postgres_core"] == ["success"] * len(DAYS), f"backfill runs: {states}"
-    states = run_backfills({"build_features": (DAYS[0], DAYS[-1])}, env=env, log=log, timeout_s=900)
+    states = run_backfills({"build_features": (DAYS[0], DAYS[-1])}, env=env, log=log, timeout_s=1200)
     assert states["build_features"] == ["success"] * len(DAYS), f"backfill runs: {states}"
 
     conn = settings.connections["core_postgres"]
