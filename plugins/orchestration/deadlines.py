@@ -46,7 +46,7 @@ def deadline_doc(within: timedelta) -> str:
     """The paragraph a DAG's `doc_md` ends with, so the UI shows the deadline beside the rest."""
     return (
         f"\n\n**Deadline.** A run not finished {duration(within)} after it was queued alerts on Slack and "
-        "e-mail (`orchestration.deadlines`); the run itself goes on."
+        "e-mail (`orchestration.deadlines`); the run itself goes on. A backfill run's miss is only logged."
     )
 
 
