@@ -99,7 +99,7 @@ def build_features():
         from orchestration.resources import lake
 
         d = data_interval_end.date() if data_interval_end else latest_complete_date(lake(), "validated")
-        training = params["training_dates"] or [(d - timedelta(days=CREDIT_DEFAULT.label_horizon_days + 1)).isoformat()]
+        training = params["training_dates"] or [CREDIT_DEFAULT.matured_date(d).isoformat()]
         return {"scoring": d.isoformat(), "training": ",".join(sorted(training))}
 
     def submit(kind: str, feature_set: str) -> SparkSubmitOperator:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
+from datetime import date, timedelta
 
 FEATURE_SET = "credit_default"
 TRAINING_SET = f"{FEATURE_SET}_training"
@@ -94,6 +95,11 @@ class FeatureSet:
     @property
     def max_window(self) -> int:
         return max(self.windows_days)
+
+    def matured_date(self, d: date) -> date:
+        """The latest observation date whose label has matured by D: its window (D', D' + horizon]
+        closed before D, so a run at D can build the training set for it."""
+        return d - timedelta(days=self.label_horizon_days + 1)
 
 
 _APPROVED = "not declined"

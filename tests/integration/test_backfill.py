@@ -8,7 +8,8 @@ run together, a feature run would race the ingestion of its day).
 The daily side of ingestion calls the function each `land_<table>` task runs, for each
 day's interval: `dags test` of the DAG is covered in test_ingestion_dags, and 14 more Airflow
 runs here cost minutes on a 2-core machine without testing anything new. The daily side of
-the features is the population the feature query scores, counted from the validated inputs.
+the features is the population the feature query scores, counted from the validated inputs,
+and for the first and last day the job's query at D run again over the finished lake.
 """
 
 import json
@@ -39,10 +40,6 @@ ACCOUNTS = range(8_100_000_000, 8_100_001_000)
 def observation_days() -> list[date]:
     """The D each backfill run of build_features builds: the end of its interval [X, X + 1)."""
     return [x + timedelta(days=1) for x in DAYS]
-
-
-def training_day(d: date) -> date:
-    return d - timedelta(days=CREDIT_DEFAULT.label_horizon_days + 1)
 
 
 @pytest.fixture
@@ -83,7 +80,8 @@ def validated_inputs(lake: lk.Lake) -> TinyLake:
     without any card activity the activity the gate learns its bounds from stays at zero.
     """
     tiny = TinyLake(lake, zone="validated")
-    opened = training_day(observation_days()[0]) - timedelta(days=30)
+    first_matured = CREDIT_DEFAULT.matured_date(observation_days()[0])
+    opened = first_matured - timedelta(days=30)
     for account in ACCOUNTS:
         tiny.add(
             "core",
@@ -110,9 +108,7 @@ def validated_inputs(lake: lk.Lake) -> TinyLake:
             opened_at=opened,
             updated_at=utc(opened),
         )
-    tiny.publish(
-        through=DAYS[-1], since=training_day(observation_days()[0]) - timedelta(days=1), snapshot=DAYS[0] - timedelta(1)
-    )
+    tiny.publish(through=DAYS[-1], since=first_matured - timedelta(days=1), snapshot=DAYS[0] - timedelta(1))
     return tiny
 
 
@@ -197,13 +193,15 @@ def test_backfill_with_the_scheduler_equals_the_daily_runs(
         assert scoring.written_by["dag_id"] == "build_features"
         # Airflow 3 names a run by its run_after, the end of its interval: D.
         assert scoring.written_by["run_id"].startswith(f"backfill__{d}"), scoring.written_by
-        training = lk.read_manifest(lake, lake.partition("features", TRAINING_SET, version, ds=training_day(d)))
-        assert training is not None, f"no committed training partition for {training_day(d)}"
-        assert training.row_count == scored_accounts(lake, training_day(d)) > 0, f"{training_day(d)}: training rows"
+        matured = CREDIT_DEFAULT.matured_date(d)
+        training = lk.read_manifest(lake, lake.partition("features", TRAINING_SET, version, ds=matured))
+        assert training is not None, f"no committed training partition for {matured}"
+        assert training.row_count == scored_accounts(lake, matured) > 0, f"{matured}: training rows"
     # What a daily run at D would have built: the job's query at D over the lake as it is now,
     # every later day landed. Point in time, that is what each backfill run built at D.
     for d in (observation_days()[0], observation_days()[-1]):
-        for kind, feature_set, day in (("scoring", SCORING_SET, d), ("training", TRAINING_SET, training_day(d))):
+        matured = CREDIT_DEFAULT.matured_date(d)
+        for kind, feature_set, day in (("scoring", SCORING_SET, d), ("training", TRAINING_SET, matured)):
             frame, _ = spark_engine.build(spark, lake, "validated", CREDIT_DEFAULT, day, kind)
             rebuilt = frame.toArrow().sort_by("account_id")
             backfilled = lk.read_partition(lake, lake.partition("features", feature_set, version, ds=day))

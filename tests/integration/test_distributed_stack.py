@@ -263,7 +263,7 @@ def test_pytorch_trains_on_the_gpu_worker_and_features_build_on_the_spark_cluste
     api, workers = celery_stack["api"], celery_stack["workers"]
     lake = Lake.from_uri(celery_stack["lake_root"])
     # build_features' inputs: a tiny validated zone around D (as in test_features_dag) ...
-    training_d = D - timedelta(days=CREDIT_DEFAULT.label_horizon_days + 1)
+    training_d = CREDIT_DEFAULT.matured_date(D)
     tiny = TinyLake(lake, zone="validated")
     portfolio(tiny, training_d)
     portfolio(tiny)

@@ -25,7 +25,7 @@ def quality_history(settings, stack):
 
 
 def test_build_features_publishes_scoring_and_training_sets_for_the_interval(airflow_db, tmp_path):
-    training_d = D - timedelta(days=CREDIT_DEFAULT.label_horizon_days + 1)
+    training_d = CREDIT_DEFAULT.matured_date(D)
     tiny = TinyLake(Lake.from_uri(f"file://{tmp_path}/lake"), zone="validated")
     portfolio(tiny, training_d)  # activity before the training date too
     portfolio(tiny)
