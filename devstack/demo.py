@@ -125,9 +125,9 @@ def bureau_history(dates: list[date], window: tuple[date, date]) -> list[tuple[d
 
 
 def stage_services(summary: dict) -> None:
-    """Start (or reuse) Postgres, S3, Kafka, the WebHDFS double and MLflow."""
+    """Start (or reuse) Postgres, S3, Kafka, HDFS (NameNode and DataNode) and MLflow."""
     for service in services.services():
-        print(f"    {service.name:<8} {services.up(service)}", flush=True)
+        print(f"    {service.name:<14} {services.up(service)}", flush=True)
     summary["platform"] = {"services": services.service_urls()}
 
 

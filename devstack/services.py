@@ -41,6 +41,7 @@ LOG_DIR = LOCAL / "log"
 PYTHON = sys.executable
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 START_TIMEOUT_S = 60.0
+HTTP_SERVICES = {"s3", "hdfs-namenode", "hdfs-datanode", "mlflow"}
 
 
 class ServiceError(RuntimeError):
@@ -142,7 +143,10 @@ def _read_pid(service: Service) -> int | None:
 def _spawn(service: Service) -> subprocess.Popen:
     RUN_DIR.mkdir(parents=True, exist_ok=True)
     LOG_DIR.mkdir(parents=True, exist_ok=True)
-    argv = service.command()
+    try:
+        argv = service.command()
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:  # a missing program, a failed init step
+        raise ServiceError(f"{service.name}: cannot start: {exc}") from exc
     with service.log_file.open("ab") as log:
         log.write(f"\n--- {time.strftime('%F %T')} starting: {' '.join(argv)}\n".encode())
         log.flush()
@@ -154,16 +158,15 @@ def _spawn(service: Service) -> subprocess.Popen:
     return process
 
 
-def _wait_healthy(service: Service, process: subprocess.Popen) -> None:
+def _wait_healthy(service: Service, exit_code: Callable[[], int | None]) -> None:
+    """Until the health check passes; `exit_code()` is None while the process runs."""
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
         if service.healthy():
             return
-        if process.poll() is not None:
+        if (code := exit_code()) is not None:
             service.pid_file.unlink(missing_ok=True)
-            raise ServiceError(
-                f"{service.name} exited with code {process.returncode} during start; see {service.log_file}"
-            )
+            raise ServiceError(f"{service.name} exited with code {code} during start; see {service.log_file}")
         time.sleep(0.3)
     raise ServiceError(
         f"{service.name} did not pass its health check on {service.address} within "
@@ -176,6 +179,13 @@ def up(service: Service) -> str:
         owner = "ours" if _read_pid(service) else "already running"
         service.after_start()
         return f"reused ({owner})"
+    if _read_pid(service) is not None:
+        # Ours and running, not healthy yet: still starting, or reconnecting (a DataNode
+        # registering again with a restarted NameNode). Wait for it instead of a second one.
+        started = time.monotonic()
+        _wait_healthy(service, lambda: None if _read_pid(service) else -1)
+        service.after_start()
+        return f"reused (ours, healthy after {time.monotonic() - started:.1f}s)"
     if service.host not in LOOPBACK:
         raise ServiceError(
             f"{service.name}: nothing answers on {service.address} and it is not on loopback, "
@@ -188,7 +198,7 @@ def up(service: Service) -> str:
         )
     started = time.monotonic()
     process = _spawn(service)
-    _wait_healthy(service, process)
+    _wait_healthy(service, process.poll)
     service.after_start()
     return f"started in {time.monotonic() - started:.1f}s (pid {process.pid}, log {service.log_file.relative_to(ROOT)})"
 
@@ -265,27 +275,33 @@ def _kafka(conns: dict[str, airflow_settings.Connection]) -> Service:
     )
 
 
-def _webhdfs(conns: dict[str, airflow_settings.Connection]) -> Service:
+def _hdfs(conns: dict[str, airflow_settings.Connection]) -> list[Service]:
+    """HDFS as two services: the NameNode (WebHDFS on the connection's port), then a DataNode.
+
+    The DataNode is healthy once the NameNode counts it live and is out of safe mode, so a
+    write right after `up` lands. On first start the NameNode formats `.local/hdfs/name`.
+    """
+    from devstack import hdfs
+
     conn = conns["webhdfs_default"]
     host, port = conn.host or "127.0.0.1", conn.port or 9870
-    root = LOCAL / "hdfs"
-    return Service(
-        name="webhdfs",
+    ports = hdfs.Ports.around(port)
+    namenode = Service(
+        name="hdfs-namenode",
         host=host,
         port=port,
-        command=lambda: [
-            PYTHON,
-            "-m",
-            "devstack.webhdfs_double",
-            "--host",
-            host,
-            "--port",
-            str(port),
-            "--root",
-            str(root),
-        ],
-        healthy=lambda: http_ok(f"http://{host}:{port}/webhdfs/v1/?op=GETFILESTATUS"),
+        command=lambda: hdfs.namenode_command(host, ports),
+        healthy=lambda: hdfs.webhdfs_ok(host, port),
     )
+    datanode = Service(
+        name="hdfs-datanode",
+        host="127.0.0.1" if host in LOOPBACK else host,
+        port=ports.datanode_http,
+        command=lambda: hdfs.datanode_command(host, ports),
+        healthy=lambda: hdfs.takes_writes(host, port),
+        after_start=lambda: hdfs.open_root(host, port),
+    )
+    return [namenode, datanode]
 
 
 def _mlflow(conns: dict[str, airflow_settings.Connection]) -> Service:
@@ -324,15 +340,13 @@ def services(env: dict[str, str] | None = None) -> list[Service]:
         _postgres(conns),
         _s3(conns, sorted(set(buckets) | {"lake"})),
         _kafka(conns),
-        _webhdfs(conns),
+        *_hdfs(conns),
         _mlflow(conns),
     ]
 
 
 def service_urls(env: dict[str, str] | None = None) -> dict[str, str]:
-    return {
-        s.name: (f"http://{s.address}" if s.name in {"s3", "webhdfs", "mlflow"} else s.address) for s in services(env)
-    }
+    return {s.name: (f"http://{s.address}" if s.name in HTTP_SERVICES else s.address) for s in services(env)}
 
 
 def main(argv: list[str]) -> int:
@@ -362,7 +376,7 @@ def main(argv: list[str]) -> int:
         except ServiceError as exc:
             failed = True
             result = f"FAILED: {exc}"
-        print(f"  {service.name:<8} {service.address:<22} {result}", flush=True)
+        print(f"  {service.name:<14} {service.address:<22} {result}", flush=True)
     if args.command == "up" and not failed:
         (LOCAL / "services.json").write_text(json.dumps(service_urls(), indent=2))
     return 1 if failed else 0

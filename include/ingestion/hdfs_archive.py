@@ -113,6 +113,16 @@ def hdfs_file_checksum(f: BinaryIO, algorithm: str) -> str:
     return (struct.pack(">iq", bytes_per_crc, crcs_per_block) + file_md5).hex()
 
 
+def reported_checksum(checksum: dict) -> str:
+    """The hex of the FileChecksum GETFILECHECKSUM reports: its first `length` bytes.
+
+    A NameNode sends `bytes` from the writer's buffer, padding included: 32 bytes (64 hex
+    digits, four zero bytes at the end) for the 28 of an MD5-of-MD5-of-CRC checksum.
+    """
+    hex_bytes = checksum["bytes"]
+    return hex_bytes[: 2 * checksum["length"]] if "length" in checksum else hex_bytes
+
+
 def _crc32c(data: bytes) -> int:
     import google_crc32c
 
@@ -125,10 +135,11 @@ def _verify(file: ArchiveFile, local: Path, checksum: dict) -> None:
         raise ArchiveError(f"{file.path}: received {received} bytes, the NameNode reports {file.length}")
     with local.open("rb") as f:
         computed = hdfs_file_checksum(f, checksum["algorithm"])
-    if computed != checksum["bytes"]:
+    reported = reported_checksum(checksum)
+    if computed != reported:
         raise ArchiveError(
             f"{file.path}: checksum mismatch: the received bytes give {checksum['algorithm']} {computed},"
-            f" HDFS reports {checksum['bytes']}"
+            f" HDFS reports {reported}"
         )
 
 
@@ -160,7 +171,10 @@ def land_archive_month(lake: lk.Lake, client: Any, month: date, *, written_by: d
                 "path": f.path,
                 "length": f.length,
                 "modification_time": f.modification_time,
-                "checksum": {"algorithm": checksums[f.path]["algorithm"], "bytes": checksums[f.path]["bytes"]},
+                "checksum": {
+                    "algorithm": checksums[f.path]["algorithm"],
+                    "bytes": reported_checksum(checksums[f.path]),
+                },
             }
             for f in files
         ],

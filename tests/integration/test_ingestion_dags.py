@@ -233,3 +233,53 @@ def test_unreachable_source_fails_the_task_naming_the_connection_and_endpoint(
         f"ConnectionUnavailableError: connection {conn_id} ({conn['conn_type']}) is unreachable: tried 127.0.0.1:{port}"
         in output
     ), output[-3000:]
+
+
+def tasks_test(dag_id: str, task_id: str, logical_date: str, lake_root: str) -> str:
+    """`bin/airflow tasks test`; it exits 0 whatever the task does, so the output says how it ended."""
+    result = subprocess.run(
+        [str(ROOT / "bin" / "airflow"), "tasks", "test", dag_id, task_id, logical_date],
+        env=airflow_subprocess_env(AIRFLOW_VAR_LAKE_ROOT=lake_root),
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
+    )
+    return result.stdout + result.stderr
+
+
+def test_archive_task_fails_naming_the_connection_while_the_namenode_is_down_and_its_retry_lands(
+    airflow_db, stack, settings, lake_root
+):
+    import hdfs
+
+    from devstack import services
+
+    namenode, datanode = stack["hdfs-namenode"], stack["hdfs-datanode"]
+    if services._read_pid(namenode) is None:
+        pytest.skip("the NameNode on this port was not started by this checkout: not ours to stop")
+    webhdfs = settings.connections["webhdfs_default"]
+    client = hdfs.InsecureClient(f"http://{webhdfs.host}:{webhdfs.port}", user=webhdfs.login)
+    month = date(2030, 4, 1)  # a run at 2030-05-02 06:00 covers the interval starting 2030-04-02: April
+    folder = hdfs_archive.month_folder(hdfs_archive.ARCHIVE_ROOT, month)
+    buffer = io.BytesIO()
+    pq.write_table(pa.table({"txn_id": ["a", "b"], "amount": [1.0, 2.0]}), buffer)
+    client.write(f"{folder}/part-00000.parquet", data=buffer.getvalue(), overwrite=True)
+    try:
+        try:
+            assert services.down(namenode).startswith("stopped")
+            down = tasks_test("ingest_hdfs_archive", "land_archive_month", "2030-05-02T06:00:00+00:00", lake_root)
+        finally:
+            assert services.up(namenode).startswith("started")
+            assert services.up(datanode).startswith("reused (ours")  # registered again with the new NameNode
+        assert "new_state=up_for_retry" in down, down[-3000:]
+        assert (
+            "ConnectionUnavailableError: connection webhdfs_default (webhdfs) is unreachable:"
+            f" tried {webhdfs.host}:{webhdfs.port} (Connection refused)" in down
+        ), down[-3000:]
+        retry = tasks_test("ingest_hdfs_archive", "land_archive_month", "2030-05-02T06:00:00+00:00", lake_root)
+        assert "new_state=success" in retry, retry[-3000:]
+    finally:
+        client.delete(folder, recursive=True)
+    lake = lk.Lake.from_uri(lake_root)
+    assert lk.read_partition(lake, lake.partition("raw", "archive", "transactions", ds=month)).num_rows == 2

@@ -10,7 +10,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from devstack.webhdfs_double import WebHdfsDouble
 from include import lake as lk
 from include.ingestion import bureau, hdfs_archive
 from include.ingestion import postgres as pg_ingest
@@ -54,7 +53,7 @@ def core_rows(stack, settings):
 
 def test_postgres_day_lands_exactly_the_rows_changed_in_its_interval(lake, core_rows):
     dsn, day1, day2, _ = core_rows
-    landed = pg_ingest.land_table(lake, dsn, "core", "customers", day1, day2, written_by=WRITTEN_BY)
+    landed = pg_ingest.land_table(lake, dsn, "core", "customers", day1, day2, written_by=WRITTEN_BY, root=archive_root)
     table = lk.read_partition(lake, lake.partition("raw", "core", "customers", ds=day1.date()))
     assert landed.rows == table.num_rows == 24  # hours 0..23 of day 1; hours 24..29 belong to day 2
     assert table.schema.field("income").type == pa.float64()
@@ -66,8 +65,12 @@ def test_postgres_day_lands_exactly_the_rows_changed_in_its_interval(lake, core_
 def test_postgres_rerun_of_a_day_replaces_it_without_duplicates(lake, core_rows):
     dsn, _, day2, ids = core_rows
     ref = lake.partition("raw", "core", "customers", ds=day2.date())
-    first = pg_ingest.land_table(lake, dsn, "core", "customers", day2, day2 + timedelta(days=1), written_by=WRITTEN_BY)
-    again = pg_ingest.land_table(lake, dsn, "core", "customers", day2, day2 + timedelta(days=1), written_by=WRITTEN_BY)
+    first = pg_ingest.land_table(
+        lake, dsn, "core", "customers", day2, day2 + timedelta(days=1), written_by=WRITTEN_BY, root=archive_root
+    )
+    again = pg_ingest.land_table(
+        lake, dsn, "core", "customers", day2, day2 + timedelta(days=1), written_by=WRITTEN_BY, root=archive_root
+    )
     assert first.rows == again.rows == 11  # 6 late hours of the first batch + 5 of day 2
     landed_ids = lk.read_partition(lake, ref).column("customer_id").to_pylist()
     assert sorted(landed_ids) == sorted(ids[24:])
@@ -85,7 +88,7 @@ def test_postgres_empty_interval_lands_a_typed_empty_partition(lake, core_rows):
 
 def test_postgres_crash_before_publish_leaves_the_watermark_and_lake_unmoved(lake, core_rows, monkeypatch):
     dsn, day1, day2, _ = core_rows
-    pg_ingest.land_table(lake, dsn, "core", "customers", day1, day2, written_by=WRITTEN_BY)
+    pg_ingest.land_table(lake, dsn, "core", "customers", day1, day2, written_by=WRITTEN_BY, root=archive_root)
     watermark = pg_ingest.read_watermark(lake, "core", "customers")
 
     def crash(*args, **kwargs):
@@ -93,15 +96,19 @@ def test_postgres_crash_before_publish_leaves_the_watermark_and_lake_unmoved(lak
 
     monkeypatch.setattr(lk, "write_partition", crash)
     with pytest.raises(RuntimeError, match="killed"):
-        pg_ingest.land_table(lake, dsn, "core", "customers", day2, day2 + timedelta(days=1), written_by=WRITTEN_BY)
+        pg_ingest.land_table(
+            lake, dsn, "core", "customers", day2, day2 + timedelta(days=1), written_by=WRITTEN_BY, root=archive_root
+        )
     assert pg_ingest.read_watermark(lake, "core", "customers") == watermark == day2
     assert lk.list_partitions(lake, "raw", "core", "customers") == [day1.date()]
 
 
 def test_postgres_backfill_of_an_old_day_does_not_move_the_watermark_back(lake, core_rows):
     dsn, day1, day2, _ = core_rows
-    pg_ingest.land_table(lake, dsn, "core", "customers", day2, day2 + timedelta(days=1), written_by=WRITTEN_BY)
-    pg_ingest.land_table(lake, dsn, "core", "customers", day1, day2, written_by=WRITTEN_BY)
+    pg_ingest.land_table(
+        lake, dsn, "core", "customers", day2, day2 + timedelta(days=1), written_by=WRITTEN_BY, root=archive_root
+    )
+    pg_ingest.land_table(lake, dsn, "core", "customers", day1, day2, written_by=WRITTEN_BY, root=archive_root)
     assert pg_ingest.read_watermark(lake, "core", "customers") == day2 + timedelta(days=1)
 
 
@@ -134,7 +141,7 @@ def test_bureau_file_lands_typed_with_key_and_etag_in_the_manifest(lake, partner
     client, bucket = partner
     ds = date(2026, 11, 20)
     etag = client.put_object(Bucket=bucket, Key=bureau.object_key(ds), Body=GOOD_CSV)["ETag"].strip('"')
-    landed = bureau.land_bureau_file(lake, client, bucket, ds, written_by=WRITTEN_BY)
+    landed = bureau.land_bureau_file(lake, client, bucket, ds, written_by=WRITTEN_BY, root=archive_root)
     ref = lake.partition("raw", "partner", "bureau", ds=ds)
     assert landed["rows"] == 2
     assert lk.read_partition(lake, ref).schema == bureau.SCHEMA
@@ -155,7 +162,7 @@ def test_bureau_file_breaking_the_contract_lands_as_delivered_for_the_quality_ga
     client, bucket = partner
     ds = date(2026, 11, 21)
     client.put_object(Bucket=bucket, Key=bureau.object_key(ds), Body=body)
-    landed = bureau.land_bureau_file(lake, client, bucket, ds, written_by=WRITTEN_BY)
+    landed = bureau.land_bureau_file(lake, client, bucket, ds, written_by=WRITTEN_BY, root=archive_root)
     table = lk.read_partition(lake, lake.partition("raw", "partner", "bureau", ds=ds))
     assert (table.column_names, table.num_rows, landed["rows"]) == (columns, rows, rows)
 
@@ -170,7 +177,7 @@ def test_unreadable_bureau_file_fails_clearly_and_publishes_nothing(lake, partne
     ds = date(2026, 11, 21)
     client.put_object(Bucket=bucket, Key=bureau.object_key(ds), Body=body)
     with pytest.raises(bureau.UnreadableFileError, match=problem) as raised:
-        bureau.land_bureau_file(lake, client, bucket, ds, written_by=WRITTEN_BY)
+        bureau.land_bureau_file(lake, client, bucket, ds, written_by=WRITTEN_BY, root=archive_root)
     assert bureau.object_key(ds) in str(raised.value)
     assert not lk.partition_exists(lake, lake.partition("raw", "partner", "bureau", ds=ds))
 
@@ -179,11 +186,20 @@ def test_unreadable_bureau_file_fails_clearly_and_publishes_nothing(lake, partne
 
 
 @pytest.fixture
-def hdfs(tmp_path):
+def hdfs(stack, settings):
+    """The stack's HDFS through the `hdfs` client, as the connection's user."""
     import hdfs as hdfs_client
 
-    with WebHdfsDouble(tmp_path / "hdfs") as double:
-        yield hdfs_client.InsecureClient(double.url, user="airflow")
+    conn = settings.connections["webhdfs_default"]
+    return hdfs_client.InsecureClient(f"http://{conn.host}:{conn.port}", user=conn.login)
+
+
+@pytest.fixture
+def archive_root(hdfs):
+    """An archive root of this test's own on the shared cluster, removed afterwards."""
+    root = f"/tests/archive-{uuid.uuid4().hex[:8]}/transactions"
+    yield root
+    hdfs.delete(root.rsplit("/", 1)[0], recursive=True)
 
 
 def month_of_events(rows: int) -> bytes:
@@ -200,41 +216,42 @@ def month_of_events(rows: int) -> bytes:
     return buffer.getvalue()
 
 
-def test_archive_month_lands_every_file_with_paths_and_sizes_in_the_manifest(lake, hdfs):
-    folder = hdfs_archive.month_folder(hdfs_archive.ARCHIVE_ROOT, date(2026, 5, 1))
+def test_archive_month_lands_every_file_with_paths_and_sizes_in_the_manifest(lake, hdfs, archive_root):
+    folder = hdfs_archive.month_folder(archive_root, date(2026, 5, 1))
     hdfs.write(f"{folder}/part-00000.parquet", data=month_of_events(100))
     hdfs.write(f"{folder}/part-00001.parquet", data=month_of_events(50))
     hdfs.write(f"{folder}/_SUCCESS", data=b"")
-    landed = hdfs_archive.land_archive_month(lake, hdfs, date(2026, 5, 17), written_by=WRITTEN_BY)
+    landed = hdfs_archive.land_archive_month(lake, hdfs, date(2026, 5, 17), written_by=WRITTEN_BY, root=archive_root)
     ref = lake.partition("raw", "archive", "transactions", ds=date(2026, 5, 1))
     assert landed["rows"] == lk.read_partition(lake, ref).num_rows == 150
     files = lk.read_manifest(lake, ref).source_position["files"]
     assert [f["path"].rsplit("/", 1)[1] for f in files] == ["part-00000.parquet", "part-00001.parquet"]
     assert all(f["length"] > 0 and f["modification_time"] > 0 for f in files)
+    reported = [hdfs.checksum(f["path"]) for f in files]
     assert [f["checksum"] for f in files] == [
-        {k: v for k, v in hdfs.checksum(f["path"]).items() if k != "length"} for f in files
+        {"algorithm": r["algorithm"], "bytes": hdfs_archive.reported_checksum(r)} for r in reported
     ]
     assert {f["checksum"]["algorithm"] for f in files} == {"MD5-of-0MD5-of-512CRC32C"}
 
 
-def test_missing_archive_month_fails_naming_the_hdfs_path(lake, hdfs):
-    with pytest.raises(hdfs_archive.ArchiveError, match=r"2026-04 is missing: /data/archive/transactions/year=2026/"):
-        hdfs_archive.land_archive_month(lake, hdfs, date(2026, 4, 1), written_by=WRITTEN_BY)
+def test_missing_archive_month_fails_naming_the_hdfs_path(lake, hdfs, archive_root):
+    with pytest.raises(hdfs_archive.ArchiveError, match=rf"2026-04 is missing: {archive_root}/year=2026/month=04: "):
+        hdfs_archive.land_archive_month(lake, hdfs, date(2026, 4, 1), written_by=WRITTEN_BY, root=archive_root)
 
 
-def test_in_flight_upload_is_never_read(lake, hdfs):
-    folder = hdfs_archive.month_folder(hdfs_archive.ARCHIVE_ROOT, date(2026, 6, 1))
+def test_in_flight_upload_is_never_read(lake, hdfs, archive_root):
+    folder = hdfs_archive.month_folder(archive_root, date(2026, 6, 1))
     hdfs.write(f"{folder}/part-00000.parquet", data=month_of_events(10))
     hdfs.write(f"{folder}/part-00001.parquet._COPYING_", data=month_of_events(7)[:100])
-    landed = hdfs_archive.land_archive_month(lake, hdfs, date(2026, 6, 1), written_by=WRITTEN_BY)
+    landed = hdfs_archive.land_archive_month(lake, hdfs, date(2026, 6, 1), written_by=WRITTEN_BY, root=archive_root)
     assert landed["rows"] == 10
 
 
-def test_corrupt_archive_file_fails_and_publishes_nothing(lake, hdfs):
-    folder = hdfs_archive.month_folder(hdfs_archive.ARCHIVE_ROOT, date(2026, 7, 1))
+def test_corrupt_archive_file_fails_and_publishes_nothing(lake, hdfs, archive_root):
+    folder = hdfs_archive.month_folder(archive_root, date(2026, 7, 1))
     hdfs.write(f"{folder}/part-00000.parquet", data=month_of_events(10)[:-40])
     with pytest.raises(hdfs_archive.ArchiveError, match=r"part-00000\.parquet: not a readable Parquet file"):
-        hdfs_archive.land_archive_month(lake, hdfs, date(2026, 7, 1), written_by=WRITTEN_BY)
+        hdfs_archive.land_archive_month(lake, hdfs, date(2026, 7, 1), written_by=WRITTEN_BY, root=archive_root)
     assert not lk.partition_exists(lake, lake.partition("raw", "archive", "transactions", ds=date(2026, 7, 1)))
 
 
@@ -255,13 +272,15 @@ class RewritingClient:
         return self._client.download(hdfs_path, local_path, **kwargs)
 
 
-def test_archive_file_not_matching_its_hdfs_checksum_fails_and_publishes_nothing(lake, hdfs):
-    folder = hdfs_archive.month_folder(hdfs_archive.ARCHIVE_ROOT, date(2026, 8, 1))
+def test_archive_file_not_matching_its_hdfs_checksum_fails_and_publishes_nothing(lake, hdfs, archive_root):
+    folder = hdfs_archive.month_folder(archive_root, date(2026, 8, 1))
     hdfs.write(f"{folder}/part-00000.parquet", data=month_of_events(10))
     with pytest.raises(
         hdfs_archive.ArchiveError,
         match=r"year=2026/month=08/part-00000\.parquet: checksum mismatch: the received bytes give "
         r"MD5-of-0MD5-of-512CRC32C [0-9a-f]{56}, HDFS reports [0-9a-f]{56}$",
     ):
-        hdfs_archive.land_archive_month(lake, RewritingClient(hdfs), date(2026, 8, 1), written_by=WRITTEN_BY)
+        hdfs_archive.land_archive_month(
+            lake, RewritingClient(hdfs), date(2026, 8, 1), written_by=WRITTEN_BY, root=archive_root
+        )
     assert not lk.partition_exists(lake, lake.partition("raw", "archive", "transactions", ds=date(2026, 8, 1)))

@@ -161,6 +161,42 @@ def test_kafka_through_the_airflow_hook(stack):
     assert ok, message
 
 
+# ---------------------------------------------------------------- HDFS
+
+
+def test_hdfs_takes_writes_once_up_and_reports_a_live_datanode(stack, settings):
+    from devstack import hdfs
+
+    conn = settings.connections["webhdfs_default"]
+    state = hdfs.namesystem_state(conn.host, conn.port)
+    assert state["NumLiveDataNodes"] >= 1
+    assert state["FSState"] == "Operational"
+    assert stack["hdfs-datanode"].healthy()
+
+
+def test_hdfs_through_the_airflow_hook(stack, settings, tmp_path):
+    from airflow.providers.apache.hdfs.hooks.webhdfs import WebHDFSHook
+
+    hook = WebHDFSHook(webhdfs_conn_id="webhdfs_default")
+    folder = f"/tests/services-{uuid.uuid4().hex[:8]}"
+    local = tmp_path / "part.bin"
+    local.write_bytes(b"archive bytes" * 1000)
+    try:
+        hook.load_file(str(local), f"{folder}/part.bin")
+        assert hook.check_for_path(f"{folder}/part.bin")
+        assert hook.read_file(f"{folder}/part.bin") == local.read_bytes()
+        local.write_bytes(b"replaced")  # load_file again: upload beside, then replace
+        hook.load_file(str(local), f"{folder}/part.bin", overwrite=True)
+        assert hook.read_file(f"{folder}/part.bin") == b"replaced"
+        client = hook.get_conn()
+        status = client.status(f"{folder}/part.bin")
+        assert (status["owner"], status["replication"]) == (settings.connections["webhdfs_default"].login, 1)
+        assert client.list(folder) == ["part.bin"]
+    finally:
+        hook.get_conn().delete(folder, recursive=True)
+    assert not hook.check_for_path(folder)
+
+
 # ---------------------------------------------------------------- MLflow
 
 
