@@ -7,6 +7,10 @@
   day and offset range, manifests, checkpoint, offset commit) over N events of a fresh
   topic, against a raw confluent-kafka consume loop over the same partitions and offsets
   on the same broker. Target: >= 0.5 of raw.
+- HDFS archive: `include.ingestion.hdfs_archive.land_archive_month` (list, GETFILECHECKSUM,
+  download over WebHDFS, size and checksum check, Parquet -> lake, manifest) over one month
+  of N archived transactions in 4 Parquet files on the local HDFS (a real NameNode and
+  DataNode), against a raw `hdfs` client download of the same files to local disk.
 
 The rows live in a scratch schema `bench` of the core_postgres database, created and
 dropped by the benchmark. The events go to a new topic `bench-card-transactions-<id>` on
@@ -14,7 +18,11 @@ the kafka_default broker. The local broker (librdkafka's mock) keeps about 5 MB 
 partition and cannot delete a topic: the default event count is the most that fits
 whole (the benchmark checks that no partition lost its head), not the 1M of the issue.
 
-    python -m bench.ingest [--rows 1000000] [--events 200000]
+The archive month goes to `/bench/archive-<id>/` on the webhdfs_default cluster, removed
+afterwards.
+
+    python -m bench.ingest [--rows 1000000] [--events 400000] [--archive-rows 1000000]
+                           [--only postgres|kafka|hdfs]
 """
 
 from __future__ import annotations
@@ -24,18 +32,22 @@ import json
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from unittest import mock
 
 import psycopg
 
 from devstack import airflow_settings, services
 from include import lake as lk
+from include.ingestion import hdfs_archive
 from include.ingestion import kafka as kafka_ingest
 from include.ingestion import postgres as pg_ingest
 
 DAY = datetime(2026, 6, 1, tzinfo=UTC)
 EVENTS = 400_000  # fits whole in the local mock broker; 1M does not (it kept ~497k of 1M)
+ARCHIVE_ROWS = 1_000_000
+ARCHIVE_FILES = 4
+ARCHIVE_MONTH = date(2026, 6, 1)
 
 
 def _dsn() -> str:
@@ -189,8 +201,96 @@ def run_kafka(events: int = EVENTS) -> dict:
     }
 
 
-def run(rows: int = 1_000_000, events: int = EVENTS) -> list[dict]:
-    return [*run_postgres(rows), run_kafka(events)]
+def _archive_file(first: int, rows: int) -> bytes:
+    """`rows` archived card transactions of ARCHIVE_MONTH as one Parquet file (the archive's schema)."""
+    import io
+
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    ids = np.arange(first, first + rows)
+    start = int(datetime(2026, 6, 1, tzinfo=UTC).timestamp() * 1_000_000)
+    table = pa.table(
+        {
+            "schema_version": pa.array(np.ones(rows, np.int32)),
+            "txn_id": pa.array([f"bench-{i:09d}" for i in ids]),
+            "account_id": pa.array(1_000 + ids % 5_000),
+            "event_time": pa.array(start + ids * 2_592_000_000_000 // ARCHIVE_ROWS, pa.timestamp("us", tz="UTC")),
+            "amount": pa.array(np.round(5 + (ids * 7919 % 50_000) / 100, 2)),
+            "currency": pa.array(["EUR"] * rows),
+            "mcc": pa.array(np.array(["5411", "5812", "5999", "4111"])[ids % 4]),
+            "channel": pa.array(np.array(["pos", "ecom", "atm"])[ids % 3]),
+            "country": pa.array(["DE"] * rows),
+            "declined": pa.array(ids % 37 == 0),
+        }
+    )
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    return buffer.getvalue()
+
+
+def _write_archive_month(client, root: str, rows: int) -> int:
+    """ARCHIVE_FILES files of the month on HDFS; their total size in bytes."""
+    folder, per_file, size = hdfs_archive.month_folder(root, ARCHIVE_MONTH), -(-rows // ARCHIVE_FILES), 0
+    for n, first in enumerate(range(0, rows, per_file)):
+        body = _archive_file(first, min(per_file, rows - first))
+        client.write(f"{folder}/part-{n:05d}.parquet", data=body, overwrite=True)
+        size += len(body)
+    return size
+
+
+def _raw_download_seconds(client, root: str) -> float:
+    """The month's files downloaded by the `hdfs` client, nothing else."""
+    with tempfile.TemporaryDirectory() as scratch:
+        started = time.perf_counter()
+        for file in hdfs_archive.list_month(client, root, ARCHIVE_MONTH):
+            client.download(file.path, f"{scratch}/{file.path.rsplit('/', 1)[1]}", overwrite=True)
+        return time.perf_counter() - started
+
+
+def _land_month_seconds(client, root: str) -> tuple[float, int]:
+    with tempfile.TemporaryDirectory() as lake_dir:
+        started = time.perf_counter()
+        landed = hdfs_archive.land_archive_month(
+            lk.Lake.from_uri(f"file://{lake_dir}"), client, ARCHIVE_MONTH, written_by={}, root=root
+        )
+        return time.perf_counter() - started, landed["rows"]
+
+
+def run_hdfs(rows: int = ARCHIVE_ROWS) -> dict:
+    import hdfs
+
+    for service in services.services():
+        if service.name.startswith("hdfs-"):
+            services.up(service)
+    conn = airflow_settings.load().connections["webhdfs_default"]
+    client = hdfs.InsecureClient(f"http://{conn.host}:{conn.port}", user=conn.login)
+    base = f"/bench/archive-{uuid.uuid4().hex[:8]}"
+    try:
+        # Steady state for both: a small month through each path first (imports, connections).
+        _write_archive_month(client, f"{base}/warmup", 10_000)
+        _raw_download_seconds(client, f"{base}/warmup")
+        _land_month_seconds(client, f"{base}/warmup")
+        size = _write_archive_month(client, f"{base}/transactions", rows)
+        raw_s = _raw_download_seconds(client, f"{base}/transactions")
+        land_s, landed = _land_month_seconds(client, f"{base}/transactions")
+    finally:
+        client.delete(base, recursive=True)
+    assert landed == rows, f"landed {landed} rows, expected {rows}"
+    return {
+        "figure": f"HDFS archive rows/s, {rows:,} rows in {ARCHIVE_FILES} Parquet files ({size / 1e6:.0f} MB)"
+        " on a local NameNode + DataNode: land_archive_month (WebHDFS download, size + checksum check,"
+        " Parquet -> lake, manifest)",
+        "project": f"{rows / land_s:,.0f} rows/s ({land_s:.2f} s, {size / 1e6 / land_s:.0f} MB/s)",
+        "reference": f"raw `hdfs` client download {rows / raw_s:,.0f} rows/s ({raw_s:.2f} s,"
+        f" {size / 1e6 / raw_s:.0f} MB/s)",
+        "ratio": f"{raw_s / land_s:.2f}",
+    }
+
+
+def run(rows: int = 1_000_000, events: int = EVENTS, archive_rows: int = ARCHIVE_ROWS) -> list[dict]:
+    return [*run_postgres(rows), run_kafka(events), run_hdfs(archive_rows)]
 
 
 def run_postgres(rows: int = 1_000_000) -> list[dict]:
@@ -221,12 +321,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--events", type=int, default=EVENTS)
-    parser.add_argument("--only", choices=["postgres", "kafka"], help="one half of the benchmark")
+    parser.add_argument("--archive-rows", type=int, default=ARCHIVE_ROWS)
+    parser.add_argument("--only", choices=["postgres", "kafka", "hdfs"], help="one source only")
     args = parser.parse_args()
     rows = {
-        None: lambda: run(args.rows, args.events),
+        None: lambda: run(args.rows, args.events, args.archive_rows),
         "postgres": lambda: run_postgres(args.rows),
         "kafka": lambda: [run_kafka(args.events)],
+        "hdfs": lambda: [run_hdfs(args.archive_rows)],
     }[args.only]()
     for row in rows:
         print(f"{row['figure']}\n  project {row['project']}\n  reference {row['reference']}\n  ratio {row['ratio']}")
