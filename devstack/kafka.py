@@ -108,16 +108,38 @@ def create_topic(config: dict, topic: str, partitions: int = PARTITIONS) -> bool
 
     admin = _admin(config)
     future = admin.create_topics([NewTopic(topic, partitions, 1)], operation_timeout=ADMIN_TIMEOUT_S)[topic]
+    created = True
     try:
         future.result(timeout=ADMIN_TIMEOUT_S)
-        return True
     except KafkaException as exc:
         if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
             raise
+        created = False
     existing = len(admin.list_topics(topic, timeout=ADMIN_TIMEOUT_S).topics[topic].partitions)
     if existing != partitions:
         raise RuntimeError(f"kafka topic {topic} has {existing} partitions, expected {partitions}")
-    return False
+    _wait_for_leaders(admin, topic, partitions)
+    return created
+
+
+def _wait_for_leaders(admin, topic: str, partitions: int) -> None:
+    """Until every partition's leader answers a ListOffsets request: a topic just created is
+    in the metadata a moment before its leaders serve it ('Not leader for partition')."""
+    from confluent_kafka import KafkaException, TopicPartition
+    from confluent_kafka.admin import OffsetSpec
+
+    deadline = time.monotonic() + ADMIN_TIMEOUT_S
+    while True:
+        request = {TopicPartition(topic, p): OffsetSpec.latest() for p in range(partitions)}
+        try:
+            for future in admin.list_offsets(request, request_timeout=ADMIN_TIMEOUT_S).values():
+                future.result()
+            return
+        except KafkaException as exc:
+            if time.monotonic() > deadline:
+                waited = f"{ADMIN_TIMEOUT_S:.0f}s"
+                raise RuntimeError(f"kafka topic {topic}: leaders not ready after {waited}: {exc}") from exc
+            time.sleep(0.1)
 
 
 def delete_topics(config: dict, topics: list[str], groups: list[str] = ()) -> None:

@@ -381,6 +381,7 @@ class KafkaWriter:
             "events": events.num_rows,
             "late_events": gen.late_arrivals(events),
             "window": [str(self.params.kafka_from), str(self.params.end)],
+            "per_day": _events_per_day(events),
             "offsets": {str(p): [before.get(p, 0), high] for p, high in sorted(after.items())},
         }
 
@@ -401,6 +402,12 @@ class KafkaWriter:
 
     def abort(self) -> None:
         self.windows = []
+
+
+def _events_per_day(events: pa.Table) -> dict[str, int]:
+    """Events by their UTC event day, as the landing partitions them."""
+    days = pc.value_counts(pc.cast(events["event_time"], pa.date32()))
+    return {str(d["values"]): d["counts"] for d in sorted(days.to_pylist(), key=lambda d: d["values"])}
 
 
 def _produce(producer: Any, topic: str, events: pa.Table) -> None:

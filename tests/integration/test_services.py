@@ -112,11 +112,18 @@ def test_s3_through_the_airflow_hook(stack, settings):
 # ---------------------------------------------------------------- Kafka
 
 
-def test_kafka_produce_then_consume_in_a_group_and_commit(stack, settings):
+def test_kafka_produce_then_consume_in_a_group_and_commit(stack, settings, request):
     from confluent_kafka import Consumer, Producer, TopicPartition
+
+    from devstack import kafka as kafka_admin
 
     kafka = settings.connections["kafka_default"].extra
     topic = f"test-{uuid.uuid4().hex[:8]}"
+    assert kafka_admin.create_topic(kafka, topic)
+    assert not kafka_admin.create_topic(kafka, topic)  # exists: nothing to do
+    with pytest.raises(RuntimeError, match="has 4 partitions, expected 3"):
+        kafka_admin.create_topic(kafka, topic, partitions=3)
+    request.addfinalizer(lambda: kafka_admin.delete_topics(kafka, [topic], groups=[group]))
     producer = Producer({"bootstrap.servers": kafka["bootstrap.servers"], "enable.idempotence": True})
     for i in range(100):
         producer.produce(topic, key=str(i % 7), value=json.dumps({"i": i}))

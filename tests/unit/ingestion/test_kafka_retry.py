@@ -34,7 +34,7 @@ def test_a_coordinator_loading_or_moving_is_retried_until_it_answers():
 
 def test_a_lasting_retriable_error_fails_after_the_last_try_naming_the_call():
     call, calls = flaky([KafkaError.NOT_COORDINATOR] * kl.KAFKA_RETRIES)
-    with pytest.raises(kl.LandingError, match="Kafka committed.*Not coordinator"):
+    with pytest.raises(kl.LandingError, match=r"Kafka committed.*Not coordinator"):
         kl._kafka(call, "tp")
     assert len(calls) == kl.KAFKA_RETRIES
 
