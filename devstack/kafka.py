@@ -58,6 +58,9 @@ def server_properties(host: str, port: int, controller_port: int) -> str:
             # Keep the seeded window (weeks of events) whatever its age: the demo's events are
             # dated in the past, and time-based retention would delete them at once.
             "log.retention.ms=-1",
+            # The seed replays synthetic arrival times, some after now (the last day's late
+            # events): a broker's default refuses timestamps over 1 h ahead (INVALID_TIMESTAMP).
+            "log.message.timestamp.after.max.ms=9223372036854775807",
             "",
         ]
     )
