@@ -1,5 +1,5 @@
 """`make demo`: the whole platform on embedded defaults, stage by stage, ending with
-`.local/demo/summary.json` (schema in DESIGN.md) and the commands that open the UIs.
+`.local/demo/summary.json` (its keys: docs/demo.md) and the commands that open the UIs.
 
 Each stage is a function that fills its part of the summary; `seconds` records how long
 each took. Stages run the real DAGs through `bin/airflow dags test` or backfills by the
