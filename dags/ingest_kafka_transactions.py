@@ -1,8 +1,9 @@
 """
 ### Ingest card transactions from Kafka, exactly once
 
-Every hour, lands the new events of the topic `card-transactions` (connection
-`kafka_default`) in `raw/cards/card_transactions/ds=<event date UTC>/`:
+Every hour, lands the new events of the topic named by the variable
+`card_transactions_topic` (default `card-transactions`; connection `kafka_default`) in
+`raw/cards/card_transactions/ds=<event date UTC>/`:
 
 1. **plan**: per Kafka partition, from where the lake already holds the topic
    (`_offsets.json` checkpoint; the consumer group's committed offset the first time)
@@ -54,12 +55,15 @@ def ingest_kafka_transactions():
     )
     def land_card_transactions(data_interval_start=None, **context) -> dict:
         """Land the topic's new offsets exactly once; late and rejected events are counted."""
+        from airflow.sdk import Variable
+
         from include.ingestion.kafka import land_topic
         from orchestration.resources import kafka_config, lake, written_by
 
         summary = land_topic(
             lake(),
             kafka_config("kafka_default"),
+            topic=Variable.get("card_transactions_topic"),
             group_id=GROUP_ID,
             late_before=data_interval_start.date(),
             written_by=written_by(context),

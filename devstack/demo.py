@@ -1,5 +1,5 @@
 """`make demo`: the whole platform on embedded defaults, stage by stage, ending with
-`.local/demo/summary.json` (schema in DESIGN.md) and the commands that open the UIs.
+`.local/demo/summary.json` (its keys: docs/demo.md) and the commands that open the UIs.
 
 Each stage is a function that fills its part of the summary; `seconds` records how long
 each took. Stages run the real DAGs through `bin/airflow dags test` or backfills by the
@@ -37,12 +37,6 @@ from include.features.definitions import CREDIT_DEFAULT
 ROOT = Path(__file__).resolve().parent.parent
 SUMMARY = ROOT / ".local" / "demo" / "summary.json"
 AIRFLOW_LOG = ROOT / ".local" / "log" / "demo-airflow.log"
-# The last days of the window go to Kafka. The local broker (librdkafka's mock) drops the
-# oldest events beyond what it keeps: of the drifted 50,000-customer demo's 7 days (280,439
-# events, 40,000 a day) it kept 238,338, so the first day arrived with 2,859 of its events
-# and the volume check quarantined two later days against it. 5 days (about 200,000
-# events) fit.
-KAFKA_DAYS = 5
 # The one broken delivery the demo seeds, so the quality gate has something to quarantine:
 # the bureau file of the window's middle day arrives with negative debts.
 BAD_DELIVERY = {"defect": "negative_amounts", "source": "bureau"}
@@ -155,23 +149,28 @@ def stage_healthcheck(summary: dict) -> None:
 def reset_kafka() -> str:
     """Start the Kafka topic and its landing from empty, like the other sources' re-seed.
 
-    Kafka cannot delete: re-seeding would append the window again, and the lake would hold
-    every event twice under its `txn_id`, which the quality gate (rightly) quarantines.
-    The local broker keeps its log in memory, so restarting it empties the topic and the
-    consumer groups; the lake forgets what it landed of the topic (data, plans, offsets
-    checkpoint, quality gate results). Only a broker this project started is restarted; another is left alone.
+    Kafka cannot delete records: re-seeding would append the window again, and the lake
+    would hold every event twice under its `txn_id`, which the quality gate (rightly)
+    quarantines. So the demo deletes the platform's topic and the landing's consumer group
+    and creates the topic anew (admin API), and the lake forgets what it landed of the
+    topic (data, plans, offsets checkpoint, quality gate results). Only on a broker this
+    project started: another broker's topic is left alone.
     """
     import psycopg
     import pyarrow.fs as pafs
 
+    from devstack import kafka as broker
     from include import lake as lk
     from include.ingestion.kafka import DATASET, REJECTED_DATASET
 
-    kafka = next(service for service in services.services() if service.name == "kafka")
-    stopped = services.down(kafka)
-    if not stopped.startswith("stopped"):
-        return f"kafka {stopped}: its topic keeps earlier seeds"
-    started = services.up(kafka)
+    settings = airflow_settings.load()
+    service = next(service for service in services.services() if service.name == "kafka")
+    if not services.up(service).startswith("reused (ours)"):
+        return "kafka: not started by this project, its topic keeps earlier seeds"
+    config = settings.connections["kafka_default"].extra
+    topic = settings.variables["card_transactions_topic"]
+    broker.delete_topics(config, [topic], groups=[config["group.id"]])
+    broker.create_topic(config, topic)
     lake = lk.Lake.from_uri(airflow_settings.load().variables["lake_root"])
     for zone in ("raw", "validated", "quarantine"):
         for dataset in (DATASET, REJECTED_DATASET):
@@ -187,7 +186,7 @@ def reset_kafka() -> str:
             "delete from ml.data_quality_runs where dataset = any(%s)",
             [[lake.dataset(zone, *DATASET) for zone in ("raw", "validated", "quarantine")]],
         ).rowcount
-    return f"kafka restarted empty ({started}); the lake's Kafka datasets and {forgotten} gate results cleared"
+    return f"kafka topic {topic} created empty; the lake's Kafka datasets and {forgotten} gate results cleared"
 
 
 def stage_seed(summary: dict) -> None:
@@ -205,7 +204,7 @@ def stage_seed(summary: dict) -> None:
         "--end",
         end.isoformat(),
         "--kafka-days",
-        str(min(KAFKA_DAYS, (end - start).days + 1)),
+        str((end - start).days + 1),
         "--scenario",
         "drift",
         "--drift-from",
@@ -222,7 +221,9 @@ def stage_seed(summary: dict) -> None:
         raise DemoError(f"seeding failed:\n{result.stderr[-3000:]}")
     seeded = json.loads(result.stdout)
     print(f"    {json.dumps({k: v for k, v in seeded.items() if k != 'params'})[:400]}", flush=True)
-    summary["seed"] = {"kafka": {k: seeded["kafka"][k] for k in ("topic", "events", "late_events", "window")}}
+    summary["seed"] = {
+        "kafka": {k: seeded["kafka"][k] for k in ("topic", "events", "late_events", "window", "per_day")}
+    }
 
 
 def bad_delivery_day(start: date, end: date) -> date:
@@ -284,11 +285,8 @@ def stage_ingestion(summary: dict) -> None:
     summary["ingestion"]["s3.bureau_history"] = _bureau_history_counts(ranges)
     if kafka:
         counts = summary["ingestion"]["kafka.card_transactions"] = _kafka_counts(kafka)
-        if counts["lake_rows"] < counts["source_rows"]:
-            raise DemoError(
-                f"{counts['source_rows'] - counts['lake_rows']} of the {counts['source_rows']} events seeded to Kafka"
-                f" never landed: the local broker dropped its oldest events; seed fewer days (KAFKA_DAYS)"
-            )
+        if mismatch := counts.pop("per_day_mismatch"):
+            raise DemoError(f"Kafka: seeded and landed events (distinct txn_id) differ on these days: {mismatch}")
 
 
 def stage_quality(summary: dict) -> None:
@@ -573,23 +571,29 @@ def _bureau_history_counts(ranges: list[tuple[date, date]]) -> dict:
 
 
 def _kafka_counts(seeded: dict) -> dict:
-    """The events this demo produced to Kafka against the distinct events landed for their days.
-
-    Distinct by `txn_id`: Kafka cannot delete, so a re-seed appends the window again, and
-    both copies land (exactly once per offset)."""
+    """The events this demo produced to Kafka against the distinct events landed, day by day
+    (exactly once: the same `txn_id`s, no more, no fewer)."""
     import pyarrow.compute as pc
 
     from include import lake as lk
     from include.ingestion.kafka import DATASET
 
     lake = lk.Lake.from_uri(airflow_settings.load().variables["lake_root"])
-    first, last = (date.fromisoformat(d) for d in seeded["window"])
-    days = [d for d in lk.list_partitions(lake, "raw", *DATASET) if first <= d <= last]
-    landed = 0
-    for day in days:
-        ids = lk.read_partition(lake, lake.partition("raw", *DATASET, ds=day)).column("txn_id")
-        landed += pc.count_distinct(ids).as_py()
-    return {"source_rows": seeded["events"], "lake_rows": landed, "partitions": len(days)}
+    landed = {}
+    for day in lk.list_partitions(lake, "raw", *DATASET):
+        if day.isoformat() in seeded["per_day"]:
+            ids = lk.read_partition(lake, lake.partition("raw", *DATASET, ds=day)).column("txn_id")
+            landed[day.isoformat()] = pc.count_distinct(ids).as_py()
+    return {
+        "source_rows": seeded["events"],
+        "lake_rows": sum(landed.values()),
+        "partitions": len(landed),
+        "per_day_mismatch": {
+            day: {"seeded": n, "landed": landed.get(day, 0)}
+            for day, n in seeded["per_day"].items()
+            if landed.get(day, 0) != n
+        },
+    }
 
 
 def _archive_counts(settings, lake, months: list[date]) -> dict:
@@ -638,7 +642,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--customers", type=int, default=50_000)
     args = parser.parse_args(argv)
     start = args.end - timedelta(days=args.days - 1)
-    kafka_from = args.end - timedelta(days=min(KAFKA_DAYS, args.days) - 1)
+    kafka_from = start  # every day of the window is on Kafka
     summary: dict = {
         "dates": [start.isoformat(), args.end.isoformat()],
         "observation_dates": {

@@ -264,14 +264,17 @@ def _s3(conns: dict[str, airflow_settings.Connection], buckets: list[str]) -> Se
 
 
 def _kafka(conns: dict[str, airflow_settings.Connection]) -> Service:
+    from devstack import kafka
+
     bootstrap = conns["kafka_default"].extra["bootstrap.servers"]
     host, port = bootstrap.split(",")[0].rsplit(":", 1)
     return Service(
         name="kafka",
         host=host,
         port=int(port),
-        command=lambda: [PYTHON, "-m", "devstack.kafka_mock_broker", "--host", host, "--port", port],
+        command=lambda: kafka.start_command(host, int(port)),
         healthy=lambda: kafka_ok(bootstrap),
+        after_start=lambda: kafka.create_topic({"bootstrap.servers": bootstrap}, kafka.PLATFORM_TOPIC),
     )
 
 

@@ -15,9 +15,9 @@
 Re-seeding replaces what the seed owns: the four core tables, every object under the
 bureau prefix (new files overwrite, files of days no longer seeded are deleted), and
 the archive folder (written next to it under a hidden name, then swapped in). Kafka
-cannot delete records (the local broker cannot even delete topics), so a re-seed appends
-the window again: the summary gives the offset range written per partition, and tests
-use a topic of their own.
+cannot delete records, so a re-seed appends the window again: the summary gives the
+offset range written per partition, and tests use a topic of their own. The topic is
+created (with `devstack.kafka.PARTITIONS` partitions) if it does not exist yet.
 
 Blocks of customers stream through the writers: Postgres takes each block at once, the
 bureau days and archive months accumulate in local files, and the Kafka window (the only
@@ -345,6 +345,9 @@ class KafkaWriter:
     def finish(self) -> dict[str, Any]:
         from confluent_kafka import Producer
 
+        from devstack import kafka
+
+        kafka.create_topic(self.targets.kafka, self.targets.topic)
         events = pa.concat_tables(self.windows) if self.windows else gen.TRANSACTIONS.empty_table()
         self.windows = []
         # The blocks' windows interleave in time: produce in global arrival order, a slice at a
@@ -378,6 +381,7 @@ class KafkaWriter:
             "events": events.num_rows,
             "late_events": gen.late_arrivals(events),
             "window": [str(self.params.kafka_from), str(self.params.end)],
+            "per_day": _events_per_day(events),
             "offsets": {str(p): [before.get(p, 0), high] for p, high in sorted(after.items())},
         }
 
@@ -388,7 +392,7 @@ class KafkaWriter:
         try:
             topic = consumer.list_topics(self.targets.topic, timeout=10).topics.get(self.targets.topic)
             if topic is None or topic.error is not None:
-                return {}  # not created yet: the first produce creates it
+                return {}
             return {
                 p: consumer.get_watermark_offsets(TopicPartition(self.targets.topic, p), timeout=10)[1]
                 for p in topic.partitions
@@ -398,6 +402,12 @@ class KafkaWriter:
 
     def abort(self) -> None:
         self.windows = []
+
+
+def _events_per_day(events: pa.Table) -> dict[str, int]:
+    """Events by their UTC event day, as the landing partitions them."""
+    days = pc.value_counts(pc.cast(events["event_time"], pa.date32()))
+    return {str(d["values"]): d["counts"] for d in sorted(days.to_pylist(), key=lambda d: d["values"])}
 
 
 def _produce(producer: Any, topic: str, events: pa.Table) -> None:

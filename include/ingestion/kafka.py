@@ -70,6 +70,19 @@ BATCH_MESSAGES = 20_000
 MAX_CHUNK_MESSAGES = 1_000_000  # the largest chunk_messages accepted
 IDLE_TIMEOUT_S = 30.0  # no message for this long while offsets are still expected: fail, don't hang
 KAFKA_TIMEOUT_S = 10.0
+KAFKA_RETRIES = 6  # retriable broker errors: about 12 s of back-off in all
+# Broker answers that go away by themselves (librdkafka flags some, not these, as retriable):
+# a group coordinator loading or moving (as when `__consumer_offsets` is first created), a
+# partition leader being elected.
+RETRIABLE_CODES = frozenset(
+    {
+        KafkaError.NOT_COORDINATOR,
+        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+        KafkaError.COORDINATOR_NOT_AVAILABLE,
+        KafkaError.LEADER_NOT_AVAILABLE,
+        KafkaError.NOT_LEADER_FOR_PARTITION,
+    }
+)
 SCHEMA_VERSION = 1
 _PARSE_BLOCK = 1 << 20
 
@@ -181,6 +194,8 @@ def land_topic(
             "enable.partition.eof": True,
             # A planned offset that retention deleted must fail the run, not silently jump.
             "auto.offset.reset": "error",
+            # Only committed transactions land; the plan ends at the last stable offset.
+            "isolation.level": "read_committed",
         }
     )
     try:
@@ -329,10 +344,19 @@ def _partitions(consumer: Consumer, topic: str) -> list[TopicPartition]:
 
 
 def _kafka(call: Any, *args: Any, **kwargs: Any) -> Any:
-    try:
-        return call(*args, **kwargs)
-    except KafkaException as exc:
-        raise LandingError(f"Kafka {call.__name__}{args}: {exc}") from exc
+    """`call`, retried while the broker answers with a retriable error (a group coordinator
+    still loading or moving, a leader election): each try has its own timeout."""
+    for attempt in range(1, KAFKA_RETRIES + 1):
+        try:
+            return call(*args, **kwargs)
+        except KafkaException as exc:
+            error = exc.args[0] if exc.args and isinstance(exc.args[0], KafkaError) else None
+            retriable = error is not None and (error.retriable() or error.code() in RETRIABLE_CODES)
+            if not retriable or attempt == KAFKA_RETRIES:
+                raise LandingError(f"Kafka {call.__name__}{args}: {exc}") from exc
+            log.info("Kafka %s: %s (retriable), try %d of %d", call.__name__, error.str(), attempt, KAFKA_RETRIES)
+            time.sleep(min(0.2 * 2**attempt, 5.0))
+    raise AssertionError("unreachable")
 
 
 def _describe(ranges: tuple[lk.OffsetRange, ...]) -> str:

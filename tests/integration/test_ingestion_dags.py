@@ -30,10 +30,10 @@ def lake_root(tmp_path):
     return f"file://{tmp_path / 'lake'}"
 
 
-def dags_test(dag_id: str, logical_date: str, lake_root: str, *args: str) -> str:
+def dags_test(dag_id: str, logical_date: str, lake_root: str, *args: str, **env: str) -> str:
     result = subprocess.run(
         [str(ROOT / "bin" / "airflow"), "dags", "test", dag_id, logical_date, *args],
-        env=airflow_subprocess_env(AIRFLOW_VAR_LAKE_ROOT=lake_root),
+        env=airflow_subprocess_env(AIRFLOW_VAR_LAKE_ROOT=lake_root, **env),
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -169,7 +169,12 @@ def test_ingest_kafka_transactions_lands_new_events_once(airflow_db, stack, sett
 
     from confluent_kafka import Producer
 
+    from devstack import kafka as broker
+
     kafka = settings.connections["kafka_default"].extra
+    # A topic of this test's own: the platform's topic is the user's (the variable names it).
+    topic = f"dagtest-card-transactions-{uuid.uuid4().hex[:8]}"
+    broker.create_topic(kafka, topic)
     producer = Producer({"bootstrap.servers": kafka["bootstrap.servers"]})
     txn_ids = [f"dagtest-{uuid.uuid4()}" for _ in range(50)]
     for i, txn_id in enumerate(txn_ids):
@@ -185,10 +190,18 @@ def test_ingest_kafka_transactions_lands_new_events_once(airflow_db, stack, sett
             "country": "DE",
             "declined": False,
         }
-        producer.produce("card-transactions", key=str(event["account_id"]), value=json.dumps(event))
+        producer.produce(topic, key=str(event["account_id"]), value=json.dumps(event))
     assert producer.flush(10) == 0
 
-    dags_test("ingest_kafka_transactions", "2030-05-01T12:00:00+00:00", lake_root)
+    try:
+        dags_test(
+            "ingest_kafka_transactions",
+            "2030-05-01T12:00:00+00:00",
+            lake_root,
+            AIRFLOW_VAR_CARD_TRANSACTIONS_TOPIC=topic,
+        )
+    finally:
+        broker.delete_topics(kafka, [topic])
     lake = lk.Lake.from_uri(lake_root)
     landed = lk.read_partition(lake, lake.partition("raw", "cards", "card_transactions", ds=date(2030, 5, 1)))
     ids = landed.column("txn_id").to_pylist()

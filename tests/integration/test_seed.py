@@ -14,6 +14,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
+from devstack import kafka
 from devstack.seed import generate as gen
 from devstack.seed import write
 from include import migrations
@@ -52,6 +53,7 @@ def targets(stack, settings, scratch_db):
     for key in write._s3_keys(s3, targets.bucket, targets.bureau_prefix + "/"):
         s3.delete_object(Bucket=targets.bucket, Key=key)
     write.hdfs_client(targets).delete(targets.archive_root.rsplit("/", 2)[0], recursive=True)
+    kafka.delete_topics(targets.kafka, [targets.topic])
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +169,7 @@ def test_a_bad_batch_of_transactions_replaces_that_months_archive_file(seeded, t
         assert pq.read_table(pa.py_buffer(reader.read())).num_rows == summary["hdfs"]["months"]["2026-10"]
 
 
-def test_the_command_line_prints_the_summary(stack):
+def test_the_command_line_prints_the_summary(stack, settings):
     topic = f"test-card-transactions-{uuid.uuid4().hex[:8]}"
     range_ = ["--customers", "200", "--start", "2026-11-01", "--end", "2026-11-20", "--kafka-days", "3"]
     result = subprocess.run(
@@ -176,7 +178,9 @@ def test_the_command_line_prints_the_summary(stack):
         text=True,
         check=True,
     )
+    kafka.delete_topics(settings.connections["kafka_default"].extra, [topic])
     summary = json.loads(result.stdout)
     assert summary["kafka"]["topic"] == topic and summary["kafka"]["events"] > 0
+    assert sum(summary["kafka"]["per_day"].values()) == summary["kafka"]["events"]
     assert set(summary["seconds"]) == {"generate", "kafka", "total"}
     assert "block 1/1" in result.stderr

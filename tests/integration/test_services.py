@@ -112,11 +112,18 @@ def test_s3_through_the_airflow_hook(stack, settings):
 # ---------------------------------------------------------------- Kafka
 
 
-def test_kafka_produce_then_consume_in_a_group_and_commit(stack, settings):
+def test_kafka_produce_then_consume_in_a_group_and_commit(stack, settings, request):
     from confluent_kafka import Consumer, Producer, TopicPartition
+
+    from devstack import kafka as kafka_admin
 
     kafka = settings.connections["kafka_default"].extra
     topic = f"test-{uuid.uuid4().hex[:8]}"
+    assert kafka_admin.create_topic(kafka, topic)
+    assert not kafka_admin.create_topic(kafka, topic)  # exists: nothing to do
+    with pytest.raises(RuntimeError, match="has 4 partitions, expected 3"):
+        kafka_admin.create_topic(kafka, topic, partitions=3)
+    request.addfinalizer(lambda: kafka_admin.delete_topics(kafka, [topic], groups=[group]))
     producer = Producer({"bootstrap.servers": kafka["bootstrap.servers"], "enable.idempotence": True})
     for i in range(100):
         producer.produce(topic, key=str(i % 7), value=json.dumps({"i": i}))
@@ -238,7 +245,18 @@ def test_up_twice_reuses_what_runs(stack):
         assert services.up(service).startswith("reused"), service.name
 
 
-def test_project_postgres_is_started_when_none_answers_and_stopped_by_down(stack):
+def test_project_postgres_is_started_when_none_answers_and_stopped_by_down(stack, monkeypatch):
+    import shutil
+
+    from devstack import postgres as project_postgres
+
+    # A cluster of the test's own: the stack's may be the project's cluster in .local/postgres.
+    # Under the repository, not /tmp: the `postgres` user must be able to reach it.
+    cluster = services.LOCAL / "test" / f"postgres-{uuid.uuid4().hex[:8]}"
+    monkeypatch.setattr(project_postgres, "CLUSTER", cluster)
+    monkeypatch.setattr(project_postgres, "DATA", cluster / "data")
+    monkeypatch.setattr(project_postgres, "SOCKETS", cluster / "sockets")
+    monkeypatch.setattr(services, "RUN_DIR", cluster / "run")
     port = free_port()
     env = {"CORE_PG_PORT": str(port), "ML_PG_PORT": str(port)}
     postgres = next(s for s in services.services(env=env) if s.name == "postgres")
@@ -254,6 +272,7 @@ def test_project_postgres_is_started_when_none_answers_and_stopped_by_down(stack
         assert services.down(postgres).startswith("stopped")
     assert not postgres.healthy()
     assert services.down(postgres) == "not running"
+    shutil.rmtree(cluster)
 
 
 def test_down_leaves_a_service_it_did_not_start_alone(stack):
