@@ -1,7 +1,7 @@
 """The feature job on an `s3://` lake (s3a, the local S3 endpoint) against the same job on a `file://` lake.
 
 Both lakes get the same validated zone (the unit tests' two-account portfolio plus
-`--txns` card transactions a day over the 100 days before D: ~100 daily partitions per
+`--txns` card transactions a day over the 100 days before D: ~190 daily partitions per
 daily dataset, so the listing and opening of many small objects is what is measured),
 then `include.features.job.run` builds both feature sets at D on each lake in one Spark
 session (`local[2]`), alternating, `--runs` times; the first run of each warms the JVM
@@ -39,7 +39,7 @@ def fill(lake: Lake, txns: int) -> None:
         when = D - timedelta(days=day)
         for i in range(txns):
             tiny.txn(100 if i % 2 else 200, utc(when, hour=i % 24), 10.0 + i, mcc=["5411", "5812", "4111"][i % 3])
-    tiny.publish(through=D - timedelta(days=1), since=D - timedelta(days=101))
+    tiny.publish(through=D + timedelta(days=90), since=D - timedelta(days=101))  # the label matures at D + 90
 
 
 def main() -> None:
