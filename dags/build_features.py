@@ -27,7 +27,8 @@ month to train a first model out of time. `bin/airflow dags test build_features 
 **Where Spark runs.** Each table is one `spark-submit` of `include/features/job.py` through
 the connection `spark_default`: `local[*]` locally, a `spark://`, `k8s://` or `yarn`
 master by configuration only (`SPARK_MASTER` in `airflow_settings.yaml`). Jobs take a
-slot of the `spark` pool.
+slot of the `spark` pool. On an `s3://` lake the submit adds the s3a connector's jars and
+the connection `lake_s3` (`orchestration.spark.LakeSparkSubmitOperator`).
 
 **Quality gate.** After each build, `validate_<kind>_set` checks the partition with the feature
 table's GX suite (`include/quality/suites/features.credit_default_<kind>.yaml`: keys, shares
@@ -44,13 +45,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from airflow.providers.apache.spark.operators.spark_submit import SparkSubmitOperator
 from airflow.sdk import AssetAll, AssetOrTimeSchedule, CronDataIntervalTimetable, Param, dag, task
 
 from include.features.definitions import CREDIT_DEFAULT, SCORING_SET, TRAINING_SET
 from orchestration.assets import lake_asset
 from orchestration.deadlines import completion_deadline, deadline_doc
 from orchestration.defaults import task_defaults
+from orchestration.spark import LakeSparkSubmitOperator
 
 JOB = str(Path(__file__).resolve().parent.parent / "include" / "features" / "job.py")
 DAILY_INPUTS = [
@@ -102,8 +103,8 @@ def build_features():
         training = params["training_dates"] or [CREDIT_DEFAULT.matured_date(d).isoformat()]
         return {"scoring": d.isoformat(), "training": ",".join(sorted(training))}
 
-    def submit(kind: str, feature_set: str) -> SparkSubmitOperator:
-        return SparkSubmitOperator(
+    def submit(kind: str, feature_set: str) -> LakeSparkSubmitOperator:
+        return LakeSparkSubmitOperator(
             task_id=f"build_{kind}_set",
             application=JOB,
             conn_id="spark_default",

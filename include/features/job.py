@@ -7,12 +7,16 @@ local[*]`, `spark://host:7077`, `k8s://...` or `yarn` are spark-submit's busines
 this file's. The driver needs this project on its PYTHONPATH; executors need nothing
 (no Python runs on them). It prints a JSON summary of what was published as its last line.
 
-S3 lakes read their credentials from the standard AWS environment variables.
+An `s3://` lake is reached with the standard AWS variables (AWS_ENDPOINT_URL_S3,
+AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION; the DAG's submit sets them from the
+connection `lake_s3`), by pyarrow for the manifests and by Spark's s3a connector for the
+data; the submit puts the connector's jars on the class path (`include.lake.spark`).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import sys
@@ -53,9 +57,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def run(args: argparse.Namespace, spark) -> dict:
     """Build and publish every (date, kind); returns the summary (also what the CLI prints)."""
     from include.features import spark_engine
-    from include.lake import Lake
+    from include.lake import Lake, S3Options
+    from include.lake.spark import configure_s3a
 
-    lake = Lake.from_uri(args.lake_root)
+    lake = Lake.from_uri(args.lake_root, **dataclasses.asdict(S3Options.from_env()))
+    configure_s3a(spark, lake.s3)
     fs = CREDIT_DEFAULT
     kinds = ["training", "scoring"] if args.kind == "both" else [args.kind]
     written_by = {"job": "include.features.job", "dag_id": args.dag_id, "run_id": args.run_id}

@@ -18,6 +18,7 @@ from typing import Any
 from include.features import inputs, query
 from include.features.definitions import SCORING_SET, TRAINING_SET, FeatureSet
 from include.lake import Lake, Manifest, write_partition
+from include.lake.spark import s3a_jars, spark_path
 
 log = logging.getLogger(__name__)
 
@@ -25,12 +26,16 @@ KINDS = {"training": TRAINING_SET, "scoring": SCORING_SET}
 
 
 def session(app_name: str = "features", master: str | None = None, conf: dict[str, str] | None = None):
-    """A SparkSession in UTC; under spark-submit the master and resources come from the submit."""
+    """A SparkSession in UTC; under spark-submit the master, resources and jars come from the submit.
+
+    Started here, it gets the s3a connector's jars (`include.lake.spark`); an `s3://` lake's
+    endpoint and keys are set on the running session (`configure_s3a`, see `job.run`)."""
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder
+    submitted = "PYSPARK_GATEWAY_PORT" in os.environ
     # A driver launched by spark-submit (which hands it a gateway port) takes the submit's --name.
-    if "PYSPARK_GATEWAY_PORT" not in os.environ:
+    if not submitted:
         builder = builder.appName(app_name)
     master = master or os.environ.get("SPARK_MASTER")
     if master:
@@ -44,6 +49,8 @@ def session(app_name: str = "features", master: str | None = None, conf: dict[st
         # paths Spark lists them with a distributed job of one task per path, six such jobs
         # per run; listing on the driver costs milliseconds.
         "spark.sql.sources.parallelPartitionDiscovery.threshold": "100000",
+        # The driver's class path is fixed when its JVM starts: a submit passes them as --jars.
+        **({"spark.jars": ",".join(s3a_jars())} if s3a_jars() and not submitted else {}),
         **(conf or {}),
     }
     for key, value in settings.items():
@@ -57,11 +64,6 @@ def session(app_name: str = "features", master: str | None = None, conf: dict[st
     return spark
 
 
-def _spark_path(uri: str) -> str:
-    # Hadoop's S3 connector is s3a://; the lake's URIs say s3://.
-    return "s3a://" + uri.removeprefix("s3://") if uri.startswith("s3://") else uri
-
-
 def _frame(spark, relation: inputs.Relation, with_ds: bool):
     ddl = relation.columns_ddl + (", ds date" if with_ds else "")
     types = [part.split() for part in ddl.split(",")]
@@ -70,8 +72,8 @@ def _frame(spark, relation: inputs.Relation, with_ds: bool):
         return spark.range(0).selectExpr(*(f"cast(null as {kind}) as {name}" for name, kind in types))
     # An explicit schema: no job to read every file's footer, and a file whose column has
     # another type fails the read instead of changing a feature's type.
-    paths = map(_spark_path, relation.files)
-    frame = spark.read.schema(ddl).option("basePath", _spark_path(relation.base)).parquet(*paths)
+    paths = map(spark_path, relation.files)
+    frame = spark.read.schema(ddl).option("basePath", spark_path(relation.base)).parquet(*paths)
     frame = frame.select(*(name for name, _ in types))
     if relation.event_time_from:
         frame = frame.where(f"event_time >= TIMESTAMP '{relation.event_time_from} 00:00:00'")

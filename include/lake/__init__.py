@@ -27,7 +27,7 @@ from include.lake.reader import (
     read_partition,
     verify_partition,
 )
-from include.lake.store import ZONES, Lake, PartitionRef, read_json, write_json
+from include.lake.store import ZONES, Lake, PartitionRef, S3Options, read_json, write_json
 from include.lake.writer import Encodings, write_partition
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "PartitionCorruptError",
     "PartitionNotFoundError",
     "PartitionRef",
+    "S3Options",
     "append_range",
     "copy_partition",
     "data_file_uris",

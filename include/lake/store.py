@@ -66,12 +66,39 @@ class PartitionRef:
 
 
 @dataclass(frozen=True)
+class S3Options:
+    """How an `s3://` lake is reached (an Airflow `aws` connection's fields); None: the AWS defaults.
+
+    Kept beside the pyarrow filesystem so that Spark's s3a connector (`include.lake.spark`)
+    reaches the same endpoint with the same keys. The keys never appear in a repr.
+    """
+
+    endpoint_url: str | None = None
+    access_key: str | None = field(default=None, repr=False)
+    secret_key: str | None = field(default=None, repr=False)
+    region: str | None = None
+
+    @classmethod
+    def from_env(cls) -> S3Options:
+        """The standard AWS variables (what `include.lake.spark.s3_env` hands a submitted driver)."""
+        import os
+
+        return cls(
+            endpoint_url=os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or None,
+            access_key=os.environ.get("AWS_ACCESS_KEY_ID") or None,
+            secret_key=os.environ.get("AWS_SECRET_ACCESS_KEY") or None,
+            region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or None,
+        )
+
+
+@dataclass(frozen=True)
 class Lake:
-    """A lake root: `root_uri` as configured, `root` as a path on `filesystem`."""
+    """A lake root: `root_uri` as configured, `root` as a path on `filesystem`; `s3` for an s3:// root."""
 
     root_uri: str
     root: str
     filesystem: pafs.FileSystem = field(repr=False, compare=False)
+    s3: S3Options | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_uri(
@@ -103,6 +130,7 @@ class Lake:
                 root_uri=f"s3://{root}",
                 root=root,
                 filesystem=_s3_filesystem(endpoint_url, access_key, secret_key, region),
+                s3=S3Options(endpoint_url, access_key, secret_key, region),
             )
         raise LakeError(f"lake root {uri}: unsupported scheme '{parsed.scheme}', expected file:// or s3://")
 

@@ -4,8 +4,8 @@ The partition is handed to GX as a dataframe of one of two engines:
 - `pandas`: the whole partition in memory (`read_partition`); fastest for small days.
 - `spark`: Spark reads the partition's committed Parquet files (`local[*]` here, a cluster
   in production); memory stays bounded whatever the size, so large transaction days and
-  archive months go there. On an `s3://` lake the files are first copied to local scratch
-  space (this pyspark has no s3a connector; the production images do).
+  archive months go there. On an `s3://` lake Spark reads them in place through the s3a
+  connector, with the lake's endpoint and keys (`include.lake.spark`).
 `engine="auto"` picks Spark from `SPARK_FROM_ROWS` rows on (see `bench/quality.py` for
 the measurement behind it). Referential integrity never hands GX the set of known ids
 (see `reference_checks`).
@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from include import lake as lk
+from include.lake.spark import configure_s3a, s3a_jars, spark_path
 from include.quality import store
 from include.quality.suites import Suite, load_suite
 
@@ -191,7 +192,7 @@ def validate_partition(
     parameters = resolve_parameters(suite, lake, ref.ds, interval, past)
     chosen = choose_engine(engine, manifest.row_count)
     with tempfile.TemporaryDirectory(prefix="quality-") as scratch:
-        dataframe = _dataframe(chosen, lake, ref, Path(scratch))
+        dataframe = _dataframe(chosen, lake, ref)
         configs, views = reference_checks(suite, chosen, dataframe, parameters)
         given = {k: v for k, v in parameters.items() if k not in suite_references(suite)}
         try:
@@ -236,12 +237,14 @@ def _history_depth(suite: Suite) -> int:
     return max([int(spec.get("last", 7)) for spec in suite.parameters.values() if spec["kind"] != "reference"] or [0])
 
 
-def _dataframe(engine: str, lake: lk.Lake, ref: lk.PartitionRef, scratch: Path) -> Any:
+def _dataframe(engine: str, lake: lk.Lake, ref: lk.PartitionRef) -> Any:
     if engine == "pandas":
         return _pandas_frame(lk.read_partition(lake, ref))
-    paths = _local_files(lake, ref, scratch)
+    spark = spark_session()
+    configure_s3a(spark, lake.s3)
+    paths = [spark_path(uri) for uri in lk.data_file_uris(lake, ref)]
     # Cached: GX runs one Spark job per group of metrics, each would otherwise re-read and decode the files.
-    return spark_session().read.parquet(*paths).cache()
+    return spark.read.parquet(*paths).cache()
 
 
 def _release(engine: str, dataframe: Any, views: list[str]) -> None:
@@ -350,24 +353,6 @@ def _naive(parameters: dict[str, Any]) -> dict[str, Any]:
     return {k: v.astimezone(UTC).replace(tzinfo=None) if isinstance(v, datetime) else v for k, v in parameters.items()}
 
 
-def _local_files(lake: lk.Lake, ref: lk.PartitionRef, scratch: Path) -> list[str]:
-    """The partition's committed files as local paths Spark can read (copied from S3 if need be)."""
-    names = lk.read_manifest(lake, ref).file_names
-    if lake.is_local:
-        return [lake.path(f"{ref.relative}/{name}") for name in names]
-    import pyarrow.fs as pafs
-
-    local = pafs.LocalFileSystem()
-    paths = []
-    for name in names:
-        target = str(scratch / name)
-        pafs.copy_files(
-            lake.path(f"{ref.relative}/{name}"), target, source_filesystem=lake.filesystem, destination_filesystem=local
-        )
-        paths.append(target)
-    return paths
-
-
 _SPARK = None
 
 
@@ -385,6 +370,7 @@ def spark_session():
             .config("spark.driver.memory", os.environ.get("QUALITY_SPARK_DRIVER_MEMORY", "4g"))
             .config("spark.sql.shuffle.partitions", "8")
             .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.jars", ",".join(s3a_jars()))
             .getOrCreate()
         )
         _SPARK.sparkContext.setLogLevel("ERROR")

@@ -21,16 +21,11 @@ def lake():
     root = Variable.get("lake_root")
     if not root.startswith("s3://"):
         return Lake.from_uri(root)
-    from orchestration.connectivity import require
+    from orchestration.spark import lake_s3_options
 
-    conn = require("lake_s3")
-    extra = conn.extra_dejson
+    s3 = lake_s3_options()
     return Lake.from_uri(
-        root,
-        endpoint_url=extra.get("endpoint_url"),
-        access_key=conn.login,
-        secret_key=conn.password,
-        region=extra.get("region_name"),
+        root, endpoint_url=s3.endpoint_url, access_key=s3.access_key, secret_key=s3.secret_key, region=s3.region
     )
 
 

@@ -5,8 +5,10 @@ D the data interval gives."""
 from __future__ import annotations
 
 import subprocess
+import uuid
 from datetime import timedelta
 
+import pyarrow.fs as pafs
 import pytest
 
 from include.features.definitions import CREDIT_DEFAULT, SCORING_SET, TRAINING_SET
@@ -50,3 +52,43 @@ def test_build_features_publishes_scoring_and_training_sets_for_the_interval(air
     # Both tables passed the feature suites' gate: still in features/, nothing quarantined.
     assert "Data Docs: file://" in result.stdout + result.stderr
     assert not (tmp_path / "lake" / "quarantine").exists()
+
+
+def test_build_features_on_an_s3_lake_reads_and_publishes_through_s3a(airflow_db, settings):
+    """The same run on `s3://lake/tests-features-<uuid>`: the submit gets the s3a jars and the connection
+    `lake_s3`, Spark reads the validated zone from S3 and the gate validates what was published there."""
+    conn = settings.connections["lake_s3"]
+    lake = Lake.from_uri(
+        f"s3://lake/tests-features-{uuid.uuid4().hex}",
+        endpoint_url=conn.extra["endpoint_url"],
+        access_key=conn.login,
+        secret_key=conn.password,
+        region=conn.extra["region_name"],
+    )
+    training_d = CREDIT_DEFAULT.matured_date(D)
+    try:
+        tiny = TinyLake(lake, zone="validated")
+        portfolio(tiny, training_d)
+        portfolio(tiny)
+        tiny.publish(through=D - timedelta(days=1), since=training_d - timedelta(days=1))
+        result = subprocess.run(
+            [str(ROOT / "bin" / "airflow"), "dags", "test", "build_features", str(D)],
+            env=airflow_subprocess_env(AIRFLOW_VAR_LAKE_ROOT=lake.root_uri),
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=900,
+        )
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output[-4000:]
+        version = f"v{CREDIT_DEFAULT.version}"
+        scoring = read_manifest(lake, lake.partition("features", SCORING_SET, version, ds=D))
+        training = read_manifest(lake, lake.partition("features", TRAINING_SET, version, ds=training_d))
+        assert scoring.row_count == 2 and training.row_count == 2
+        read = [folder for folders in scoring.source_position["inputs"].values() for folder in folders]
+        assert read and all(folder.startswith(f"{lake.root_uri}/validated/") for folder in read), read
+        assert f"Data Docs: {lake.root_uri}/reports/" in output
+        assert "spark-s3/hadoop-aws-3.5.0.jar" in output  # the submit's --jars
+        assert not lake.filesystem.get_file_info(pafs.FileSelector(f"{lake.root}/quarantine", allow_not_found=True))
+    finally:
+        lake.filesystem.delete_dir(lake.root)

@@ -236,3 +236,42 @@ def test_archive_defects_are_caught_and_quarantined_and_the_clean_month_publishe
         == events.num_rows
     )
     assert not lk.partition_exists(lake, quarantined)
+
+
+@pytest.fixture
+def s3_lake(stack, settings, portfolio):
+    """`lake`'s reference sets on an `s3://lake/tests-<uuid>` root of the local S3 endpoint, deleted afterwards."""
+    conn = settings.connections["lake_s3"]
+    lake = lk.Lake.from_uri(
+        f"s3://lake/tests-quality-{uuid.uuid4().hex}",
+        endpoint_url=conn.extra["endpoint_url"],
+        access_key=conn.login,
+        secret_key=conn.password,
+        region=conn.extra["region_name"],
+    )
+    first = PARAMS.start
+    for name, table in (("customers", portfolio.customers), ("accounts", portfolio.accounts)):
+        lk.write_partition(
+            lake, lake.partition("validated", "core", name, ds=first), table, source_position={}, written_by={}
+        )
+    yield lake
+    lake.filesystem.delete_dir(lake.root)
+
+
+def test_the_spark_gate_reads_an_s3_lake_in_place_through_s3a(s3_lake, portfolio, quality_db):
+    """Spark reads the partition's files from S3 itself (s3a, the lake's endpoint and keys): an orphan is
+    counted by the anti-join, then the clean month publishes."""
+    _clear_history(quality_db)
+    month, events = max(_month_events(portfolio).items())
+    delivered_at = datetime.combine(month + timedelta(days=31), datetime.min.time(), tzinfo=UTC)
+    ref = _land_archive(s3_lake, month, defects.archive_parquet(events, "orphan_ids", SEED, delivered_at))
+    with pytest.raises(QualityGateFailed) as failed:
+        gate_partition(s3_lake, ref, postgres_uri=quality_db, dag_run=DAG_RUN, engine="spark")
+    named = next(f for f in failed.value.result["failed"] if f["expectation"] == "account_id_known")
+    assert named["observed"] > 0 and failed.value.result["engine"] == "spark", named
+    ref = _land_archive(s3_lake, month, encode.parquet_bytes(events))
+    result = gate_partition(s3_lake, ref, postgres_uri=quality_db, dag_run=DAG_RUN, engine="spark")
+    assert result["success"] and result["engine"] == "spark", result
+    validated = s3_lake.partition("validated", "archive", "transactions", ds=month)
+    assert lk.read_manifest(s3_lake, validated).row_count == events.num_rows
+    assert result["data_docs_uri"].startswith(f"{s3_lake.root_uri}/reports/"), result
