@@ -35,8 +35,9 @@ def test_reported_checksum_drops_the_buffer_padding_of_the_namenodes_answer():
     # As a Hadoop 3.5 NameNode answers GETFILECHECKSUM: 32 bytes of buffer for 28 of checksum.
     answer = {
         "algorithm": "MD5-of-0MD5-of-512CRC32C",
-        "bytes": "000002000000000000000000f76798d69e7e6e2af5bfd9d74eeb983400000000",
+        "bytes": "000002000000000000000000f76798d69e7e6e2af5bfd9d74eeb983400000000",  # pragma: allowlist secret
         "length": 28,
     }
-    assert reported_checksum(answer) == "000002000000000000000000f76798d69e7e6e2af5bfd9d74eeb9834"
+    reported = reported_checksum(answer)
+    assert len(reported) == 2 * answer["length"] and answer["bytes"].startswith(reported)
     assert reported_checksum({k: v for k, v in answer.items() if k != "length"}) == answer["bytes"]
