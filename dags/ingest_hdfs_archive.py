@@ -2,7 +2,8 @@
 ### Ingest the monthly transaction archive from HDFS
 
 Transactions older than the Kafka retention window live on HDFS as monthly Parquet
-folders, `/data/archive/transactions/year=YYYY/month=MM/`. Once a month, and for the
+folders, `<root>/year=YYYY/month=MM/` under the variable `hdfs_archive_root` (default
+`/data/archive/transactions`). Once a month, and for the
 initial history through backfills, this DAG lands the month in
 `raw/archive/transactions/ds=YYYY-MM-01/` over WebHDFS (connection `webhdfs_default`):
 
@@ -51,6 +52,8 @@ def ingest_hdfs_archive():
     def land_archive_month(data_interval_start=None, **context) -> dict:
         """Download the data interval's month over WebHDFS, verify it, and publish it to the raw zone."""
 
+        from airflow.sdk import Variable
+
         from include.ingestion.hdfs_archive import UnreadableArchiveError
         from include.ingestion.hdfs_archive import land_archive_month as land
         from orchestration.quality import quarantine_unreadable_delivery
@@ -58,8 +61,9 @@ def ingest_hdfs_archive():
 
         client = webhdfs_client("webhdfs_default")
         month = data_interval_start.date().replace(day=1)
+        root = Variable.get("hdfs_archive_root")
         try:
-            return land(lake(), client, month, written_by=written_by(context))
+            return land(lake(), client, month, written_by=written_by(context), root=root)
         except UnreadableArchiveError as error:
             quarantine_unreadable_delivery("raw/archive/transactions", month, error, context)
             raise

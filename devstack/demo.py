@@ -604,13 +604,13 @@ def _archive_counts(settings, lake, months: list[date]) -> dict:
     import pyarrow.parquet as pq
 
     from include import lake as lk
-    from include.ingestion.hdfs_archive import ARCHIVE_ROOT, list_month
+    from include.ingestion.hdfs_archive import list_month
 
     conn = settings.connections["webhdfs_default"]
     client = hdfs.InsecureClient(f"http://{conn.host}:{conn.port}", user=conn.login)
     source = 0
     for month in months:
-        for file in list_month(client, ARCHIVE_ROOT, month):
+        for file in list_month(client, settings.variables["hdfs_archive_root"], month):
             with client.read(file.path) as reader:
                 source += pq.ParquetFile(io.BytesIO(reader.read())).metadata.num_rows
     landed = [m for m in lk.list_partitions(lake, "raw", "archive", "transactions") if m in months]

@@ -23,8 +23,7 @@ JARS = ROOT / ".local" / "jvm" / "kafka"
 HOME = ROOT / ".local" / "kafka"
 DATA = HOME / "data"
 CONFIG = HOME / "server.properties"
-# The platform's topic and its partition count; tests make topics of their own the same way.
-PLATFORM_TOPIC = "card-transactions"
+# The partition count of the platform's topic; tests make topics of their own the same way.
 PARTITIONS = 4
 ADMIN_TIMEOUT_S = 30.0
 

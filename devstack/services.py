@@ -263,7 +263,8 @@ def _s3(conns: dict[str, airflow_settings.Connection], buckets: list[str]) -> Se
     )
 
 
-def _kafka(conns: dict[str, airflow_settings.Connection]) -> Service:
+def _kafka(conns: dict[str, airflow_settings.Connection], topic: str) -> Service:
+    """The broker; once it is up, the platform's topic (the variable card_transactions_topic)."""
     from devstack import kafka
 
     bootstrap = conns["kafka_default"].extra["bootstrap.servers"]
@@ -274,7 +275,7 @@ def _kafka(conns: dict[str, airflow_settings.Connection]) -> Service:
         port=int(port),
         command=lambda: kafka.start_command(host, int(port)),
         healthy=lambda: kafka_ok(bootstrap),
-        after_start=lambda: kafka.create_topic({"bootstrap.servers": bootstrap}, kafka.PLATFORM_TOPIC),
+        after_start=lambda: kafka.create_topic({"bootstrap.servers": bootstrap}, topic),
     )
 
 
@@ -342,7 +343,7 @@ def services(env: dict[str, str] | None = None) -> list[Service]:
     return [
         _postgres(conns),
         _s3(conns, sorted(set(buckets) | {"lake"})),
-        _kafka(conns),
+        _kafka(conns, settings.variables["card_transactions_topic"]),
         *_hdfs(conns),
         _mlflow(conns),
     ]

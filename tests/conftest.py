@@ -37,17 +37,30 @@ def settings() -> airflow_settings.Settings:
 
 
 @pytest.fixture(scope="session")
-def stack():
-    """Every local service, healthy; yields {name: Service}."""
+def stack(settings):
+    """Every local service, healthy; yields {name: Service}.
+
+    What a user can see on the services is recorded once they are up and compared at the end
+    (`tests/support/user_state.py`): anything a test left behind fails the session, named."""
     from devstack import services
+    from tests.support import user_state
 
     started = []
     for service in services.services():
         if services.up(service).startswith("started"):
             started.append(service)
-    yield {s.name: s for s in services.services()}
-    for service in reversed(started):
-        services.down(service)
+    by_name = {s.name: s for s in services.services()}
+    before = user_state.snapshot(settings, lambda name: by_name[name].healthy())
+    hdfs_test_folder_existed = user_state.hdfs_test_folder_exists(settings)
+    yield by_name
+    try:
+        user_state.remove_empty_test_folder(settings, hdfs_test_folder_existed)
+        after = user_state.snapshot(settings, lambda name: by_name[name].healthy())
+    finally:
+        for service in reversed(started):
+            services.down(service)
+    left = user_state.leftovers(before, after)
+    assert not left, "the tests left these in the services a user sees:\n  " + "\n  ".join(left)
 
 
 @pytest.fixture(scope="session")

@@ -55,7 +55,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=defaults.seed)
     p.add_argument("--block-size", type=int, default=defaults.block_size, help="customers generated at a time")
     p.add_argument("--only", type=_sources, default=list(write.SOURCES), help="postgres,kafka,s3,hdfs (default: all)")
-    p.add_argument("--topic", default=write.TOPIC, help="Kafka topic (tests use one of their own)")
+    p.add_argument(
+        "--topic", help="Kafka topic (default: the variable card_transactions_topic; tests use one of their own)"
+    )
     p.add_argument("--defect", choices=list(defects.DEFECTS), help="bad-batch: the defect")
     p.add_argument("--defect-date", type=date.fromisoformat, help="bad-batch: the delivery day")
     p.add_argument("--defect-source", choices=[defects.BUREAU, defects.TRANSACTIONS], default=defects.BUREAU)
@@ -89,7 +91,8 @@ def main(argv: list[str]) -> int:
             kafka_days=args.kafka_days,
             block_size=args.block_size,
         )
-        targets = write.Targets.from_settings(airflow_settings.load(), topic=args.topic)
+        overrides = {"topic": args.topic} if args.topic else {}
+        targets = write.Targets.from_settings(airflow_settings.load(), **overrides)
         summary = write.seed(params, targets, args.only, bad_batch, log=lambda line: print(line, file=sys.stderr))
     except (SeedError, ValueError, write.WriteError, airflow_settings.SettingsError) as exc:
         print(f"seed: {exc}", file=sys.stderr)

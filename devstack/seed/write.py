@@ -99,6 +99,8 @@ class Targets:
             },
             "bucket": settings.variables["partner_drops_bucket"],
             "kafka": producer,
+            "topic": settings.variables["card_transactions_topic"],
+            "archive_root": settings.variables["hdfs_archive_root"],
             "webhdfs_url": f"http://{webhdfs.host or '127.0.0.1'}:{webhdfs.port or 9870}",
             "hdfs_user": webhdfs.login,
         }

@@ -12,8 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from include import lake as lk
+from include import migrations
 from include.ingestion import bureau, hdfs_archive
-from tests.conftest import ROOT, airflow_subprocess_env, isolated_quality_history
+from tests.conftest import ROOT, airflow_subprocess_env, isolated_quality_history, scratch_database
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 
@@ -44,27 +45,25 @@ def dags_test(dag_id: str, logical_date: str, lake_root: str, *args: str, **env:
 
 
 def test_ingest_postgres_core_lands_each_table_for_its_day(airflow_db, stack, settings, lake_root):
-    conn = settings.connections["core_postgres"]
-    dsn = f"postgresql://{conn.login}@{conn.host}:{conn.port}/{conn.schema}"
-    day = datetime(2030, 4, 1, tzinfo=UTC)  # after the DAG start, clear of any demo data
-    base = 9_100_000_000 + uuid.uuid4().int % 1_000_000 * 100
-    with psycopg.connect(dsn) as db:
-        for i in range(7):
-            updated = day + timedelta(hours=3 * i + 1)
-            db.execute(
-                "insert into core.customers (customer_id, birth_date, income, employment_status, region, created_at,"
-                " updated_at) values (%s, '1975-05-05', 42000, 'employed', 'DE-BE', %s, %s)",
-                [base + i, updated, updated],
-            )
-    try:
+    day = datetime(2030, 4, 1, tzinfo=UTC)  # after the DAG start
+    # A core database of the test's own, not the user's (the gate's history is the module's).
+    with scratch_database(settings, "core_dagtest") as conninfo:
+        with psycopg.connect(conninfo, autocommit=True) as db:
+            migrations.apply(db, "core")
+            for i in range(7):
+                updated = day + timedelta(hours=3 * i + 1)
+                db.execute(
+                    "insert into core.customers (customer_id, birth_date, income, employment_status, region,"
+                    " created_at, updated_at) values (%s, '1975-05-05', 42000, 'employed', 'DE-BE', %s, %s)",
+                    [100 + i, updated, updated],
+                )
+        params = psycopg.conninfo.conninfo_to_dict(conninfo)
+        uri = f"postgresql://{params['user']}@{params['host']}:{params['port']}/{params['dbname']}"
         # A manual run covers the last complete interval before its date: 2030-04-01.
-        dags_test("ingest_postgres_core", "2030-04-02", lake_root)
-    finally:
-        with psycopg.connect(dsn) as db:
-            db.execute("delete from core.customers where customer_id between %s and %s", [base, base + 99])
+        dags_test("ingest_postgres_core", "2030-04-02", lake_root, AIRFLOW_CONN_CORE_POSTGRES=uri)
     lake = lk.Lake.from_uri(lake_root)
     customers = lk.read_partition(lake, lake.partition("raw", "core", "customers", ds=day.date()))
-    assert sorted(customers.column("customer_id").to_pylist()) == [base + i for i in range(7)]
+    assert sorted(customers.column("customer_id").to_pylist()) == [100 + i for i in range(7)]
     for table in ("accounts", "statements", "repayments"):  # nothing changed that day: typed, empty partitions
         assert lk.read_manifest(lake, lake.partition("raw", "core", table, ds=day.date())).row_count == 0
     # The quality gate passed every table's partition and published it to validated/.
@@ -132,7 +131,8 @@ def test_ingest_hdfs_archive_lands_the_interval_month(airflow_db, stack, setting
     webhdfs = settings.connections["webhdfs_default"]
     client = hdfs.InsecureClient(f"http://{webhdfs.host}:{webhdfs.port}", user=webhdfs.login)
     month = date(2030, 3, 1)
-    folder = hdfs_archive.month_folder(hdfs_archive.ARCHIVE_ROOT, month)
+    root = f"/tests/archive-{uuid.uuid4().hex[:8]}"  # not the user's archive: the variable names it
+    folder = hdfs_archive.month_folder(root, month)
     at = pa.scalar(datetime(2030, 3, 14, 12, tzinfo=UTC), pa.timestamp("us", tz="UTC"))
     archive = pa.table(
         {
@@ -157,9 +157,9 @@ def test_ingest_hdfs_archive_lands_the_interval_month(airflow_db, stack, setting
     lk.write_partition(lake, reference, known, source_position={}, written_by={})
     try:
         # A manual run on 2030-04-02 06:00 covers the interval starting 2030-03-02: March.
-        dags_test("ingest_hdfs_archive", "2030-04-02T06:00:00+00:00", lake_root)
+        dags_test("ingest_hdfs_archive", "2030-04-02T06:00:00+00:00", lake_root, AIRFLOW_VAR_HDFS_ARCHIVE_ROOT=root)
     finally:
-        client.delete(folder, recursive=True)
+        client.delete(root, recursive=True)
     assert lk.read_partition(lake, lake.partition("raw", "archive", "transactions", ds=month)).num_rows == 3
     assert lk.read_partition(lake, lake.partition("validated", "archive", "transactions", ds=month)).num_rows == 3
 
@@ -248,11 +248,11 @@ def test_unreachable_source_fails_the_task_naming_the_connection_and_endpoint(
     ), output[-3000:]
 
 
-def tasks_test(dag_id: str, task_id: str, logical_date: str, lake_root: str) -> str:
+def tasks_test(dag_id: str, task_id: str, logical_date: str, lake_root: str, archive_root: str) -> str:
     """`bin/airflow tasks test`; it exits 0 whatever the task does, so the output says how it ended."""
     result = subprocess.run(
         [str(ROOT / "bin" / "airflow"), "tasks", "test", dag_id, task_id, logical_date],
-        env=airflow_subprocess_env(AIRFLOW_VAR_LAKE_ROOT=lake_root),
+        env=airflow_subprocess_env(AIRFLOW_VAR_LAKE_ROOT=lake_root, AIRFLOW_VAR_HDFS_ARCHIVE_ROOT=archive_root),
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -274,14 +274,15 @@ def test_archive_task_fails_naming_the_connection_while_the_namenode_is_down_and
     webhdfs = settings.connections["webhdfs_default"]
     client = hdfs.InsecureClient(f"http://{webhdfs.host}:{webhdfs.port}", user=webhdfs.login)
     month = date(2030, 4, 1)  # a run at 2030-05-02 06:00 covers the interval starting 2030-04-02: April
-    folder = hdfs_archive.month_folder(hdfs_archive.ARCHIVE_ROOT, month)
+    root = f"/tests/archive-{uuid.uuid4().hex[:8]}"
+    folder = hdfs_archive.month_folder(root, month)
     buffer = io.BytesIO()
     pq.write_table(pa.table({"txn_id": ["a", "b"], "amount": [1.0, 2.0]}), buffer)
     client.write(f"{folder}/part-00000.parquet", data=buffer.getvalue(), overwrite=True)
     try:
         try:
             assert services.down(namenode).startswith("stopped")
-            down = tasks_test("ingest_hdfs_archive", "land_archive_month", "2030-05-02T06:00:00+00:00", lake_root)
+            down = tasks_test("ingest_hdfs_archive", "land_archive_month", "2030-05-02T06:00:00+00:00", lake_root, root)
         finally:
             assert services.up(namenode).startswith("started")
             assert services.up(datanode).startswith("reused (ours")  # registered again with the new NameNode
@@ -290,9 +291,9 @@ def test_archive_task_fails_naming_the_connection_while_the_namenode_is_down_and
             "ConnectionUnavailableError: connection webhdfs_default (webhdfs) is unreachable:"
             f" tried {webhdfs.host}:{webhdfs.port} (Connection refused)" in down
         ), down[-3000:]
-        retry = tasks_test("ingest_hdfs_archive", "land_archive_month", "2030-05-02T06:00:00+00:00", lake_root)
+        retry = tasks_test("ingest_hdfs_archive", "land_archive_month", "2030-05-02T06:00:00+00:00", lake_root, root)
         assert "new_state=success" in retry, retry[-3000:]
     finally:
-        client.delete(folder, recursive=True)
+        client.delete(root, recursive=True)
     lake = lk.Lake.from_uri(lake_root)
     assert lk.read_partition(lake, lake.partition("raw", "archive", "transactions", ds=month)).num_rows == 2

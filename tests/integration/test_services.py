@@ -217,8 +217,8 @@ def test_mlflow_logs_registers_and_sets_aliases(stack, settings, tmp_path):
 
     conn = settings.connections["mlflow_default"]
     mlflow.set_tracking_uri(f"{conn.schema}://{conn.host}:{conn.port}")
-    mlflow.set_experiment("services-test")
     name = f"services_test_{uuid.uuid4().hex[:8]}"
+    mlflow.set_experiment(name)  # its own: a deleted experiment's name cannot be set again
     artifact = tmp_path / "note.txt"
     artifact.write_text("artifact through the server's proxied store")
     with mlflow.start_run() as run:
