@@ -356,3 +356,30 @@ def test_unreadable_archive_file_of_the_contract_schema_fails_naming_it_and_publ
     ):
         hdfs_archive.land_archive_month(lake, hdfs, date(2026, 11, 1), written_by=WRITTEN_BY, root=archive_root)
     assert not lk.partition_exists(lake, lake.partition("raw", "archive", "transactions", ds=date(2026, 11, 1)))
+
+
+@pytest.fixture
+def s3_lake(stack, settings):
+    """A lake on an `s3://lake/tests-<uuid>` root of the local S3 endpoint, deleted afterwards."""
+    conn = settings.connections["lake_s3"]
+    lake = lk.Lake.from_uri(
+        f"s3://lake/tests-archive-{uuid.uuid4().hex}",
+        endpoint_url=conn.extra["endpoint_url"],
+        access_key=conn.login,
+        secret_key=conn.password,
+        region=conn.extra["region_name"],
+    )
+    yield lake
+    lake.filesystem.delete_dir(lake.root)
+
+
+def test_archive_file_of_the_contract_schema_is_published_as_is_on_an_s3_lake(s3_lake, hdfs, archive_root):
+    folder = hdfs_archive.month_folder(archive_root, date(2026, 12, 1))
+    body = contract_month(0, 25)
+    hdfs.write(f"{folder}/part-00000.parquet", data=body)
+    hdfs_archive.land_archive_month(s3_lake, hdfs, date(2026, 12, 1), written_by=WRITTEN_BY, root=archive_root)
+    ref = s3_lake.partition("raw", "archive", "transactions", ds=date(2026, 12, 1))
+    [name] = lk.read_manifest(s3_lake, ref).file_names
+    with s3_lake.filesystem.open_input_stream(s3_lake.path(f"{ref.relative}/{name}")) as stream:
+        assert stream.read() == body
+    assert lk.read_partition(s3_lake, ref).column("txn_id").to_pylist() == [f"t{i}" for i in range(25)]
