@@ -4,10 +4,23 @@ The archive holds one folder per month, `<root>/year=YYYY/month=MM/`, of Parquet
 Landing a month downloads each file to local scratch space, checks the bytes received
 against the size the NameNode reports and against HDFS's own file checksum
 (GETFILECHECKSUM: MD5 of the per-block MD5s of the CRCs of each 512-byte chunk, CRC32C on
-a default cluster, CRC32 where `dfs.checksum.type` says so), streams it into the lake in
-Arrow batches, and publishes `raw/archive/transactions/ds=YYYY-MM-01` with a manifest that
-records every HDFS path, size, modification time and checksum read. A mismatch fails the
-run naming the file, and nothing is published.
+a default cluster, CRC32 where `dfs.checksum.type` says so), puts it into the lake, and
+publishes `raw/archive/transactions/ds=YYYY-MM-01` with a manifest that records every HDFS
+path, size, modification time and checksum read. A mismatch fails the run naming the
+file, and nothing is published.
+
+Into the lake: a verified file whose Parquet schema is the archive contract
+(`ARCHIVE_SCHEMA`, the transaction event as Kafka carries it) is published as it is, its
+bytes copied under the attempt's name (`lk.ParquetAsIs`, row count from its footer): the
+archive is already Parquet of the right columns, and decoding and re-encoding it was
+about 60% of the landing for nothing. Its row groups and compression stay the archive
+writer's. A file of another schema, or any file of a month whose first file is not the
+contract, goes through the conversion it always did: decoded in Arrow batches, cast to
+the first file's schema, re-encoded. The next file downloads (one thread) while the
+current one is published. An as-is file is checked only as far as its footer and the
+byte ranges of its column chunks: a page corrupted inside an intact layout, which
+HDFS's checksum cannot see either (those are the bytes that were written), surfaces
+at the first full read (the quality gate), not here.
 
 Only `*.parquet` files not starting with `.` or `_` are data: in-flight uploads
 (`hdfs dfs -put` writes `x.parquet._COPYING_` and renames it when done), `_SUCCESS`
@@ -17,22 +30,44 @@ published. A data file that is not valid Parquet, or shorter than reported, fail
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import re
 import struct
 import tempfile
 import zlib
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
+from itertools import chain
 from pathlib import Path
 from typing import Any, BinaryIO
+
+import pyarrow as pa
 
 from include import lake as lk
 
 log = logging.getLogger(__name__)
 
 ARCHIVE_ROOT = "/data/archive/transactions"
+# The archive's contract: the transaction event (include.ingestion.kafka.EVENT_SCHEMA, the
+# seed's TRANSACTION_EVENT). Files of exactly these columns are published without re-encoding.
+ARCHIVE_SCHEMA = pa.schema(
+    [
+        pa.field("schema_version", pa.int32()),
+        pa.field("txn_id", pa.string()),
+        pa.field("account_id", pa.int64()),
+        pa.field("event_time", pa.timestamp("us", tz="UTC")),
+        pa.field("amount", pa.float64()),
+        pa.field("currency", pa.string()),
+        pa.field("mcc", pa.string()),
+        pa.field("channel", pa.string()),
+        pa.field("country", pa.string()),
+        pa.field("declined", pa.bool_()),
+    ]
+)
 
 
 class ArchiveError(RuntimeError):
@@ -143,19 +178,81 @@ def _verify(file: ArchiveFile, local: Path, checksum: dict) -> None:
         )
 
 
-def _batches(client: Any, files: list[ArchiveFile], checksums: dict[str, dict], scratch: Path):
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+def _fetched(client: Any, files: list[ArchiveFile], checksums: dict[str, dict], scratch: Path) -> Iterator[Path]:
+    """Each file downloaded and verified (size, checksum), in order; the next one downloads meanwhile."""
 
-    for file in files:
+    def fetch(file: ArchiveFile) -> Path:
         local = scratch / Path(file.path).name
         client.download(file.path, str(local), overwrite=True)
         _verify(file, local, checksums[file.path])
+        return local
+
+    with ThreadPoolExecutor(1, thread_name_prefix="hdfs-archive-download") as pool:
+        pending = pool.submit(fetch, files[0])
         try:
-            yield from pq.ParquetFile(local).iter_batches(batch_size=65_536)
-        except (pa.ArrowInvalid, OSError) as exc:
-            raise UnreadableArchiveError(f"{file.path}: not a readable Parquet file: {exc}") from exc
-        local.unlink()
+            for i in range(len(files)):
+                local = pending.result()
+                if i + 1 < len(files):
+                    pending = pool.submit(fetch, files[i + 1])
+                yield local
+        finally:
+            pending.cancel()  # a failed landing waits for at most the one download in flight
+
+
+def _open_parquet(file: ArchiveFile, local: Path) -> Any:
+    """The file's Parquet footer, its column chunks checked to lie inside the file."""
+    import pyarrow.parquet as pq
+
+    try:
+        parquet = pq.ParquetFile(local)
+        metadata = parquet.metadata
+        end = file.length - 8 - metadata.serialized_size  # where the footer starts
+        for g in range(metadata.num_row_groups):
+            group = metadata.row_group(g)
+            for c in range(group.num_columns):
+                column = group.column(c)
+                offsets = [o for o in (column.dictionary_page_offset, column.data_page_offset) if o is not None]
+                first = min(offsets) if offsets else -1
+                if first < 4 or first + column.total_compressed_size > end:
+                    raise pa.ArrowInvalid(f"row group {g} column {column.path_in_schema} lies outside the data")
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise UnreadableArchiveError(f"{file.path}: not a readable Parquet file: {exc}") from exc
+    return parquet
+
+
+def _parts(
+    client: Any, files: list[ArchiveFile], checksums: dict[str, dict], scratch: Path
+) -> tuple[pa.Schema, Iterator[Any]]:
+    """The partition's schema (the first file's, as it always was) and the files as lake parts, lazily."""
+    fetched = _fetched(client, files, checksums, scratch)
+    first = next(fetched)
+    try:
+        schema = _open_parquet(files[0], first).schema_arrow
+    except BaseException:
+        fetched.close()
+        raise
+    as_is = schema.equals(ARCHIVE_SCHEMA)
+
+    def parts() -> Iterator[Any]:
+        try:
+            for file, local in zip(files, chain([first], fetched), strict=True):
+                parquet = _open_parquet(file, local)
+                if as_is and parquet.schema_arrow.equals(ARCHIVE_SCHEMA):
+                    yield lk.ParquetAsIs(local, where=file.path)
+                else:
+                    yield _batches(file, parquet)
+                local.unlink()  # the lake has consumed the part before it asks for the next one
+        finally:
+            fetched.close()  # waits for a download in flight, before the scratch directory goes
+
+    return schema, parts()
+
+
+def _batches(file: ArchiveFile, parquet: Any) -> Iterator[pa.RecordBatch]:
+    try:
+        yield from parquet.iter_batches(batch_size=65_536)
+    except (pa.ArrowInvalid, OSError) as exc:
+        raise UnreadableArchiveError(f"{file.path}: not a readable Parquet file: {exc}") from exc
 
 
 def land_archive_month(lake: lk.Lake, client: Any, month: date, *, written_by: dict, root: str = ARCHIVE_ROOT) -> dict:
@@ -180,13 +277,11 @@ def land_archive_month(lake: lk.Lake, client: Any, month: date, *, written_by: d
         ],
     }
     with tempfile.TemporaryDirectory(prefix="hdfs-archive-") as scratch:
-        manifest = lk.write_partition(
-            lake,
-            ref,
-            _batches(client, files, checksums, Path(scratch)),
-            source_position=position,
-            written_by=written_by,
-        )
+        schema, parts = _parts(client, files, checksums, Path(scratch))
+        with contextlib.closing(parts):
+            manifest = lk.write_partition_parts(
+                lake, ref, parts, schema=schema, source_position=position, written_by=written_by
+            )
     log.info(
         "HDFS %s: %d files, %d rows published to %s", month_folder(root, month), len(files), manifest.row_count, ref.uri
     )

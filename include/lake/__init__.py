@@ -28,7 +28,7 @@ from include.lake.reader import (
     verify_partition,
 )
 from include.lake.store import ZONES, Lake, PartitionRef, S3Options, read_json, write_json
-from include.lake.writer import Encodings, write_partition
+from include.lake.writer import Encodings, ParquetAsIs, write_partition, write_partition_parts
 
 __all__ = [
     "ZONES",
@@ -38,6 +38,7 @@ __all__ = [
     "LakeError",
     "Manifest",
     "OffsetRange",
+    "ParquetAsIs",
     "PartitionAppend",
     "PartitionCorruptError",
     "PartitionNotFoundError",
@@ -58,4 +59,5 @@ __all__ = [
     "verify_partition",
     "write_json",
     "write_partition",
+    "write_partition_parts",
 ]

@@ -12,6 +12,10 @@ The commit protocol, the same on a local disk and on S3 (which has no rename):
 3. Files in the directory that the new manifest does not list (the previous version,
    leftovers of crashed attempts) are deleted.
 
+`write_partition_parts` follows the same steps for a partition assembled from parts, some
+of them Parquet files already encoded elsewhere: those are copied byte for byte (hashed
+on the way) under the attempt's next name instead of being decoded and re-encoded.
+
 A writer killed anywhere before step 2 leaves only unlisted files, which readers never
 open and the next successful commit removes; killed during step 3 it leaves garbage
 that the next commit removes too. Re-running a logical date replaces the partition
@@ -24,6 +28,7 @@ find its files gone; it reads again and gets the new version.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
@@ -49,6 +54,7 @@ from include.lake.store import Lake, PartitionRef, check_ref, ensure_dir, list_f
 ROWS_PER_FILE = 1_000_000
 ROWS_PER_ROW_GROUP = 128 * 1024
 COMPRESSION = "zstd"
+_COPY_CHUNK = 4 << 20
 
 
 @dataclass(frozen=True)
@@ -117,10 +123,67 @@ def write_partition(
     if rows_per_file < 1 or rows_per_row_group < 1:
         raise LakeError(f"partition {ref.uri}: rows_per_file and rows_per_row_group must be positive")
     batches, schema = _conformed(ref, data, schema)
+    return write_partition_parts(
+        lake,
+        ref,
+        [batches],
+        schema=schema,
+        source_position=source_position,
+        written_by=written_by,
+        code_version=code_version,
+        rows_per_file=rows_per_file,
+        rows_per_row_group=rows_per_row_group,
+        extra=extra,
+        encodings=encodings,
+    )
+
+
+@dataclass(frozen=True)
+class ParquetAsIs:
+    """A local Parquet file to publish unchanged (for `write_partition_parts`).
+
+    Its footer's schema must equal the partition's (metadata aside); its row groups,
+    encodings and compression stay the producer's. `where` names it in errors.
+    """
+
+    path: str | os.PathLike[str]
+    where: str = ""
+
+
+def write_partition_parts(
+    lake: Lake,
+    ref: PartitionRef,
+    parts: Iterable[ParquetAsIs | Iterable[pa.RecordBatch] | pa.Table],
+    *,
+    schema: pa.Schema,
+    source_position: dict[str, Any],
+    written_by: dict[str, Any],
+    code_version: str | None = None,
+    rows_per_file: int = ROWS_PER_FILE,
+    rows_per_row_group: int = ROWS_PER_ROW_GROUP,
+    extra: dict[str, Any] | None = None,
+    encodings: Encodings = DEFAULT_ENCODINGS,
+) -> Manifest:
+    """Write `parts`, in order, as the new content of `ref` and commit it; returns the manifest.
+
+    A `ParquetAsIs` part is copied as it is into one data file of its own (its row count
+    from its footer); any other part is a stream of batches, cast to `schema` and encoded
+    as `write_partition` does, starting a new data file after an as-is one so that rows
+    keep their order. Same commit protocol, same manifest, same readers. Parts are
+    consumed lazily: a generator may fetch the next part while this one is written.
+    """
+    check_ref(lake, ref)
+    if rows_per_file < 1 or rows_per_row_group < 1:
+        raise LakeError(f"partition {ref.uri}: rows_per_file and rows_per_row_group must be positive")
     attempt = new_attempt_id()
     with _PartFiles(lake, ref, attempt, schema, rows_per_file, encodings) as files:
-        for table in _regroup(batches, schema, min(rows_per_row_group, rows_per_file)):
-            files.write(table)
+        for part in parts:
+            if isinstance(part, ParquetAsIs):
+                files.adopt(part)
+                continue
+            batches, _ = _conformed(ref, part, schema)
+            for table in _regroup(batches, schema, min(rows_per_row_group, rows_per_file)):
+                files.write(table)
         data_files = files.finish()
     manifest = Manifest(
         partition=ref.relative,
@@ -246,6 +309,31 @@ class _PartFiles:
             take = min(self._rows_per_file - self._open.rows, table.num_rows)
             self._open.add(table.slice(0, take))
             table = table.slice(take)
+
+    def adopt(self, part: ParquetAsIs) -> None:
+        """Copy a finished Parquet file in as the next data file, unchanged, hashing it on the way."""
+        where = f"partition {self._ref.uri}: {part.where or os.fspath(part.path)}"
+        try:
+            with pq.ParquetFile(part.path) as parquet:
+                schema, rows = parquet.schema_arrow, parquet.metadata.num_rows
+        except (pa.ArrowException, OSError) as exc:
+            raise LakeError(f"{where}: not a readable Parquet file ({exc})") from None
+        if not schema.equals(self._schema):
+            raise LakeError(f"{where}: has columns {_describe(schema)}, expected {_describe(self._schema)}")
+        self._close_current()
+        name = f"part-{self._attempt}-{len(self._done):05d}.parquet"
+        digest, size = hashlib.sha256(), 0
+        # Unlisted until the manifest names it, like any file of an attempt: a failed copy is garbage.
+        with (
+            open(part.path, "rb") as source,
+            self._lake.filesystem.open_output_stream(self._lake.path(f"{self._ref.relative}/{name}")) as out,
+        ):
+            while chunk := source.read(_COPY_CHUNK):
+                digest.update(chunk)
+                self._content.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+        self._done.append(DataFile(name=name, size=size, rows=rows, sha256=digest.hexdigest()))
 
     def finish(self) -> list[DataFile]:
         if self._open is None and not self._done:

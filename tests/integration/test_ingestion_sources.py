@@ -4,6 +4,7 @@ re-runs change nothing, and failures leave nothing half-published."""
 import io
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import psycopg
 import pyarrow as pa
@@ -284,3 +285,101 @@ def test_archive_file_not_matching_its_hdfs_checksum_fails_and_publishes_nothing
             lake, RewritingClient(hdfs), date(2026, 8, 1), written_by=WRITTEN_BY, root=archive_root
         )
     assert not lk.partition_exists(lake, lake.partition("raw", "archive", "transactions", ds=date(2026, 8, 1)))
+
+
+def contract_month(first: int, rows: int, schema: pa.Schema = hdfs_archive.ARCHIVE_SCHEMA) -> bytes:
+    """Archived transactions in the contract's columns (as the seed writes them)."""
+    ids = range(first, first + rows)
+    table = pa.table(
+        {
+            "schema_version": [1] * rows,
+            "txn_id": [f"t{i}" for i in ids],
+            "account_id": list(ids),
+            "event_time": [datetime(2026, 9, 1, tzinfo=UTC) + timedelta(seconds=i) for i in ids],
+            "amount": [1.5 + i for i in ids],
+            "currency": ["EUR"] * rows,
+            "mcc": ["5411"] * rows,
+            "channel": ["pos"] * rows,
+            "country": ["DE"] * rows,
+            "declined": [False] * rows,
+        }
+    ).cast(schema)
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer, compression="zstd")
+    return buffer.getvalue()
+
+
+def test_archive_file_of_the_contract_schema_is_published_byte_identical(lake, hdfs, archive_root):
+    folder = hdfs_archive.month_folder(archive_root, date(2026, 9, 1))
+    bodies = [contract_month(0, 100), contract_month(100, 40)]
+    for n, body in enumerate(bodies):
+        hdfs.write(f"{folder}/part-{n:05d}.parquet", data=body)
+    landed = hdfs_archive.land_archive_month(lake, hdfs, date(2026, 9, 1), written_by=WRITTEN_BY, root=archive_root)
+    ref = lake.partition("raw", "archive", "transactions", ds=date(2026, 9, 1))
+    manifest = lk.read_manifest(lake, ref)
+    published = [Path(lake.path(f"{ref.relative}/{name}")).read_bytes() for name in manifest.file_names]
+    assert published == bodies
+    table = lk.read_partition(lake, ref)
+    assert landed["rows"] == manifest.row_count == table.num_rows == 140
+    assert table.schema.equals(hdfs_archive.ARCHIVE_SCHEMA)
+    assert table.column("txn_id").to_pylist() == [f"t{i}" for i in range(140)]
+    assert [f["path"].rsplit("/", 1)[1] for f in manifest.source_position["files"]] == [
+        "part-00000.parquet",
+        "part-00001.parquet",
+    ]
+    lk.verify_partition(lake, ref)
+
+
+def test_archive_file_of_another_schema_still_lands_through_conversion(lake, hdfs, archive_root):
+    folder = hdfs_archive.month_folder(archive_root, date(2026, 10, 1))
+    narrow = pa.schema([f.with_type(pa.int32()) if f.name == "account_id" else f for f in hdfs_archive.ARCHIVE_SCHEMA])
+    first, second = contract_month(0, 30), contract_month(30, 20, narrow)
+    hdfs.write(f"{folder}/part-00000.parquet", data=first)
+    hdfs.write(f"{folder}/part-00001.parquet", data=second)
+    hdfs_archive.land_archive_month(lake, hdfs, date(2026, 10, 1), written_by=WRITTEN_BY, root=archive_root)
+    ref = lake.partition("raw", "archive", "transactions", ds=date(2026, 10, 1))
+    manifest = lk.read_manifest(lake, ref)
+    assert [f.rows for f in manifest.files] == [30, 20]
+    as_is, converted = (Path(lake.path(f"{ref.relative}/{name}")).read_bytes() for name in manifest.file_names)
+    assert as_is == first and converted != second
+    table = lk.read_partition(lake, ref)
+    assert table.schema.equals(hdfs_archive.ARCHIVE_SCHEMA)  # cast to the first file's schema, as before
+    assert table.column("account_id").to_pylist() == list(range(50))
+
+
+def test_unreadable_archive_file_of_the_contract_schema_fails_naming_it_and_publishes_nothing(lake, hdfs, archive_root):
+    folder = hdfs_archive.month_folder(archive_root, date(2026, 11, 1))
+    hdfs.write(f"{folder}/part-00000.parquet", data=contract_month(0, 10))
+    hdfs.write(f"{folder}/part-00001.parquet", data=contract_month(10, 10)[:-40])
+    with pytest.raises(
+        hdfs_archive.UnreadableArchiveError, match=r"month=11/part-00001\.parquet: not a readable Parquet"
+    ):
+        hdfs_archive.land_archive_month(lake, hdfs, date(2026, 11, 1), written_by=WRITTEN_BY, root=archive_root)
+    assert not lk.partition_exists(lake, lake.partition("raw", "archive", "transactions", ds=date(2026, 11, 1)))
+
+
+@pytest.fixture
+def s3_lake(stack, settings):
+    """A lake on an `s3://lake/tests-<uuid>` root of the local S3 endpoint, deleted afterwards."""
+    conn = settings.connections["lake_s3"]
+    lake = lk.Lake.from_uri(
+        f"s3://lake/tests-archive-{uuid.uuid4().hex}",
+        endpoint_url=conn.extra["endpoint_url"],
+        access_key=conn.login,
+        secret_key=conn.password,
+        region=conn.extra["region_name"],
+    )
+    yield lake
+    lake.filesystem.delete_dir(lake.root)
+
+
+def test_archive_file_of_the_contract_schema_is_published_as_is_on_an_s3_lake(s3_lake, hdfs, archive_root):
+    folder = hdfs_archive.month_folder(archive_root, date(2026, 12, 1))
+    body = contract_month(0, 25)
+    hdfs.write(f"{folder}/part-00000.parquet", data=body)
+    hdfs_archive.land_archive_month(s3_lake, hdfs, date(2026, 12, 1), written_by=WRITTEN_BY, root=archive_root)
+    ref = s3_lake.partition("raw", "archive", "transactions", ds=date(2026, 12, 1))
+    [name] = lk.read_manifest(s3_lake, ref).file_names
+    with s3_lake.filesystem.open_input_stream(s3_lake.path(f"{ref.relative}/{name}")) as stream:
+        assert stream.read() == body
+    assert lk.read_partition(s3_lake, ref).column("txn_id").to_pylist() == [f"t{i}" for i in range(25)]
