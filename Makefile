@@ -8,7 +8,7 @@ SERVICES := $(PY) -m devstack.services
 
 .DEFAULT_GOAL := help
 .PHONY: help setup services-up services-down services-status airflow mlflow settings \
-        seed demo test lint bench lock clean
+        seed demo doc-pictures test lint bench lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -39,6 +39,9 @@ seed: services-up ## synthetic portfolio into Postgres core, Kafka, S3 bureau dr
 
 demo: services-up ## the whole pipeline on embedded defaults
 	$(PY) -m devstack.demo
+
+doc-pictures: services-up ## screenshots of the last demo's UIs into docs/pictures/ (needs Debian's chromium)
+	$(PY) -m devstack.doc_pictures $(PICTURES_ARGS)
 
 test: ## the full test suite (starts the services it needs, stops those it started)
 	$(PY) -m pytest $(PYTEST_ARGS)
