@@ -160,7 +160,6 @@ def reset_kafka() -> str:
     import pyarrow.fs as pafs
 
     from devstack import kafka as broker
-    from include import lake as lk
     from include.ingestion.kafka import DATASET, REJECTED_DATASET
 
     settings = airflow_settings.load()
@@ -171,7 +170,7 @@ def reset_kafka() -> str:
     topic = settings.variables["card_transactions_topic"]
     broker.delete_topics(config, [topic], groups=[config["group.id"]])
     broker.create_topic(config, topic)
-    lake = lk.Lake.from_uri(airflow_settings.load().variables["lake_root"])
+    lake = airflow_settings.load().lake()
     for zone in ("raw", "validated", "quarantine"):
         for dataset in (DATASET, REJECTED_DATASET):
             path = lake.path(lake.dataset(zone, *dataset))
@@ -293,7 +292,6 @@ def stage_quality(summary: dict) -> None:
     """What the quality gate decided during this demo, from `ml.data_quality_runs`."""
     import psycopg
 
-    from include import lake as lk
     from include.quality.validate import DATA_DOCS
 
     settings = airflow_settings.load()
@@ -310,7 +308,7 @@ def stage_quality(summary: dict) -> None:
         for dataset, ds, success, names, uri in latest
         if not success
     ]
-    lake = lk.Lake.from_uri(settings.variables["lake_root"])
+    lake = settings.lake()
     summary["quality"] = {
         "passed": sum(1 for row in latest if row[2]),
         "quarantined": len(quarantined),
@@ -329,7 +327,7 @@ def stage_features(summary: dict) -> None:
     dates = summary["observation_dates"]
     conf = {"training_dates": dates["training"]}
     airflow("dags", "test", "build_features", dates["scoring"], "--conf", json.dumps(conf))
-    lake = lk.Lake.from_uri(airflow_settings.load().variables["lake_root"])
+    lake = airflow_settings.load().lake()
     version = f"v{CREDIT_DEFAULT.version}"
 
     def published(feature_set: str, day: str) -> dict:
@@ -411,7 +409,7 @@ def stage_inference(summary: dict) -> None:
     day = summary["observation_dates"]["scoring"]
     airflow("dags", "test", f"score_{MODEL}", "--conf", json.dumps({"ds": day}))
     settings = airflow_settings.load()
-    lake = lk.Lake.from_uri(settings.variables["lake_root"])
+    lake = settings.lake()
     config = load_model(ROOT / "include" / "models" / f"{MODEL}.yaml")
     ref = predictions_partition(config, lake, day)
     manifest = lk.read_manifest(lake, ref)
@@ -442,7 +440,6 @@ def stage_inference(summary: dict) -> None:
 
 def stage_monitoring(summary: dict) -> None:
     """Drift and matured-label performance of the scored day (`monitor_credit_default`), with its actions."""
-    from include import lake as lk
     from include.lake.store import get_bytes
     from include.monitoring import store
     from include.monitoring.report import report_folder
@@ -450,7 +447,7 @@ def stage_monitoring(summary: dict) -> None:
     day = summary["observation_dates"]["scoring"]
     airflow("dags", "test", f"monitor_{MODEL}", "--conf", json.dumps({"ds": day}))
     settings = airflow_settings.load()
-    lake = lk.Lake.from_uri(settings.variables["lake_root"])
+    lake = settings.lake()
     conn = settings.connections["ml_postgres"]
     # Every action recorded for the day: this run's, and those an earlier run took (at most once each).
     recorded = store.actions(
@@ -503,7 +500,7 @@ def count_rows(start: date, end: date, history: date) -> dict:
     from include import lake as lk
 
     settings = airflow_settings.load()
-    lake = lk.Lake.from_uri(settings.variables["lake_root"])
+    lake = settings.lake()
     conn = settings.connections["core_postgres"]
     counts = {}
     since, until = datetime.combine(start, datetime.min.time(), UTC), datetime.combine(end, datetime.min.time(), UTC)
@@ -559,7 +556,7 @@ def _bureau_history_counts(ranges: list[tuple[date, date]]) -> dict:
     """The bureau days landed before the window for the features: validated partitions and rows."""
     from include import lake as lk
 
-    lake = lk.Lake.from_uri(airflow_settings.load().variables["lake_root"])
+    lake = airflow_settings.load().lake()
     days = [
         d for d in lk.list_partitions(lake, "validated", "partner", "bureau") if any(a <= d <= b for a, b in ranges)
     ]
@@ -578,7 +575,7 @@ def _kafka_counts(seeded: dict) -> dict:
     from include import lake as lk
     from include.ingestion.kafka import DATASET
 
-    lake = lk.Lake.from_uri(airflow_settings.load().variables["lake_root"])
+    lake = airflow_settings.load().lake()
     landed = {}
     for day in lk.list_partitions(lake, "raw", *DATASET):
         if day.isoformat() in seeded["per_day"]:
