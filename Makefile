@@ -16,7 +16,7 @@ help: ## list the targets
 setup: ## one-time install: Java check, .venv, pinned Python dependencies
 	bash bin/setup
 
-services-up: ## start (or reuse) Postgres, S3, Kafka, HDFS (NameNode + DataNode), MLflow; apply migrations
+services-up: ## start (or reuse) Postgres, S3, Kafka, HDFS (NameNode + DataNode), Redis, MLflow; apply migrations
 	$(SERVICES) up
 
 services-down: ## stop the services this project started (never a pre-existing one)

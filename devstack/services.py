@@ -308,6 +308,31 @@ def _hdfs(conns: dict[str, airflow_settings.Connection]) -> list[Service]:
     return [namenode, datanode]
 
 
+def redis_ok(host: str, port: int) -> bool:
+    """A Redis server answers PING (the protocol's inline form, no client library needed)."""
+    try:
+        with socket.create_connection((host, port), timeout=1.0) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(64).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def _redis(conns: dict[str, airflow_settings.Connection]) -> Service:
+    """Redis from Debian's package, memory only (no snapshots): the Celery broker."""
+    conn = conns["redis_default"]
+    host, port = conn.host or "127.0.0.1", conn.port or 6379
+
+    def command() -> list[str]:
+        program = shutil.which("redis-server")
+        if not program:
+            raise RuntimeError("redis-server not found: run `make setup` (it installs Debian's redis-server)")
+        (LOCAL / "redis").mkdir(parents=True, exist_ok=True)
+        return [program, "--bind", host, "--port", str(port), "--dir", str(LOCAL / "redis"), "--save", ""]
+
+    return Service(name="redis", host=host, port=port, command=command, healthy=lambda: redis_ok(host, port))
+
+
 def _mlflow(conns: dict[str, airflow_settings.Connection]) -> Service:
     conn = conns["mlflow_default"]
     host, port = conn.host or "127.0.0.1", conn.port or 5000
@@ -345,6 +370,7 @@ def services(env: dict[str, str] | None = None) -> list[Service]:
         _s3(conns, sorted(set(buckets) | {"lake"})),
         _kafka(conns, settings.variables["card_transactions_topic"]),
         *_hdfs(conns),
+        _redis(conns),
         _mlflow(conns),
     ]
 

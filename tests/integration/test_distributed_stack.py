@@ -40,20 +40,16 @@ from tests.unit.features.conftest import D, TinyLake, portfolio
 
 pytestmark = [pytest.mark.integration, pytest.mark.airflow]
 
-REDIS = ("127.0.0.1", 6379)
 REDIS_DB = 7  # this test's own: flushed before and after, no other database touched
 DONE = ("success", "failed")
 
 
-def _redis():
+def _redis(settings):
+    """The stack's Redis (connection redis_default), this test's database of it."""
     import redis
 
-    client = redis.Redis(*REDIS, db=REDIS_DB, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except redis.ConnectionError as exc:
-        pytest.skip(f"no Redis answers on {REDIS[0]}:{REDIS[1]} ({exc}): it is this test's Celery broker")
-    return client
+    conn = settings.connections["redis_default"]
+    return redis.Redis(conn.host, conn.port, db=REDIS_DB, socket_connect_timeout=2)
 
 
 class Api:
@@ -139,7 +135,8 @@ def celery_stack(settings, stack, tracking_uri, tmp_path):
     on a scratch Postgres metadata database and Redis DB 7, with `spark_default` on a standalone cluster.
 
     Torn down in reverse: the Airflow components, the Spark cluster, the scratch database, Redis DB 7."""
-    broker = _redis()
+    broker = _redis(settings)
+    redis_conn = settings.connections["redis_default"]
     broker.flushdb()
     logs = tmp_path / "logs"
     logs.mkdir()
@@ -165,7 +162,7 @@ def celery_stack(settings, stack, tracking_uri, tmp_path):
             home,
             AIRFLOW__CORE__EXECUTOR="CeleryExecutor",
             AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=url,
-            AIRFLOW__CELERY__BROKER_URL=f"redis://{REDIS[0]}:{REDIS[1]}/{REDIS_DB}",
+            AIRFLOW__CELERY__BROKER_URL=f"redis://{redis_conn.host}:{redis_conn.port}/{REDIS_DB}",
             AIRFLOW__CELERY__RESULT_BACKEND=f"db+{url}",
             # Celery then records which worker (its --celery-hostname) ran each task, and from which queue.
             AIRFLOW__CELERY__EXTRA_CELERY_CONFIG=json.dumps({"result_extended": True}),
