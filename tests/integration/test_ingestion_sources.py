@@ -12,8 +12,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from include import lake as lk
+from include import migrations
 from include.ingestion import bureau, hdfs_archive
 from include.ingestion import postgres as pg_ingest
+from tests.conftest import scratch_database
 
 pytestmark = pytest.mark.integration
 
@@ -30,31 +32,32 @@ def lake(tmp_path):
 
 @pytest.fixture
 def core_rows(stack, settings):
-    """Customers changed on two days of 2001 (far from any demo data), removed afterwards."""
-    conn = settings.connections["core_postgres"]
-    dsn = f"postgresql://{conn.login}@{conn.host}:{conn.port}/{conn.schema}"
-    base = 9_000_000_000 + uuid.uuid4().int % 1_000_000 * 100
+    """Customers changed on two days of 2001, in a core database of the test's own."""
+    base = 9_000_000_000
     day1, day2 = datetime(2001, 3, 1, tzinfo=UTC), datetime(2001, 3, 2, tzinfo=UTC)
     rows = [(base + i, day1 + timedelta(hours=i)) for i in range(30)] + [
         (base + 100 + i, day2 + timedelta(minutes=i)) for i in range(5)
     ]
-    with (
-        psycopg.connect(dsn) as db,
-        db.cursor().copy(
-            "copy core.customers (customer_id, birth_date, income, employment_status, region, created_at, updated_at)"
-            " from stdin"
-        ) as copy,
-    ):
-        for customer_id, updated in rows:
-            copy.write_row((customer_id, date(1980, 1, 1), 50_000, "employed", "DE-BY", updated, updated))
-    yield dsn, day1, day2, [r[0] for r in rows]
-    with psycopg.connect(dsn) as db:
-        db.execute("delete from core.customers where customer_id >= %s and customer_id < %s", [base, base + 200])
+    with scratch_database(settings, "core_landing") as conninfo:
+        with psycopg.connect(conninfo, autocommit=True) as db:
+            migrations.apply(db, "core")
+        params = psycopg.conninfo.conninfo_to_dict(conninfo)
+        dsn = f"postgresql://{params['user']}@{params['host']}:{params['port']}/{params['dbname']}"  # ADBC takes URIs
+        with (
+            psycopg.connect(dsn) as db,
+            db.cursor().copy(
+                "copy core.customers (customer_id, birth_date, income, employment_status, region, created_at,"
+                " updated_at) from stdin"
+            ) as copy,
+        ):
+            for customer_id, updated in rows:
+                copy.write_row((customer_id, date(1980, 1, 1), 50_000, "employed", "DE-BY", updated, updated))
+        yield dsn, day1, day2, [r[0] for r in rows]
 
 
 def test_postgres_day_lands_exactly_the_rows_changed_in_its_interval(lake, core_rows):
     dsn, day1, day2, _ = core_rows
-    landed = pg_ingest.land_table(lake, dsn, "core", "customers", day1, day2, written_by=WRITTEN_BY, root=archive_root)
+    landed = pg_ingest.land_table(lake, dsn, "core", "customers", day1, day2, written_by=WRITTEN_BY)
     table = lk.read_partition(lake, lake.partition("raw", "core", "customers", ds=day1.date()))
     assert landed.rows == table.num_rows == 24  # hours 0..23 of day 1; hours 24..29 belong to day 2
     assert table.schema.field("income").type == pa.float64()
@@ -66,12 +69,8 @@ def test_postgres_day_lands_exactly_the_rows_changed_in_its_interval(lake, core_
 def test_postgres_rerun_of_a_day_replaces_it_without_duplicates(lake, core_rows):
     dsn, _, day2, ids = core_rows
     ref = lake.partition("raw", "core", "customers", ds=day2.date())
-    first = pg_ingest.land_table(
-        lake, dsn, "core", "customers", day2, day2 + timedelta(days=1), written_by=WRITTEN_BY, root=archive_root
-    )
-    again = pg_ingest.land_table(
-        lake, dsn, "core", "customers", day2, day2 + timedelta(days=1), written_by=WRITTEN_BY, root=archive_root
-    )
+    first = pg_ingest.land_table(lake, dsn, "core", "customers", day2, day2 + timedelta(days=1), written_by=WRITTEN_BY)
+    again = pg_ingest.land_table(lake, dsn, "core", "customers", day2, day2 + timedelta(days=1), written_by=WRITTEN_BY)
     assert first.rows == again.rows == 11  # 6 late hours of the first batch + 5 of day 2
     landed_ids = lk.read_partition(lake, ref).column("customer_id").to_pylist()
     assert sorted(landed_ids) == sorted(ids[24:])
@@ -89,7 +88,7 @@ def test_postgres_empty_interval_lands_a_typed_empty_partition(lake, core_rows):
 
 def test_postgres_crash_before_publish_leaves_the_watermark_and_lake_unmoved(lake, core_rows, monkeypatch):
     dsn, day1, day2, _ = core_rows
-    pg_ingest.land_table(lake, dsn, "core", "customers", day1, day2, written_by=WRITTEN_BY, root=archive_root)
+    pg_ingest.land_table(lake, dsn, "core", "customers", day1, day2, written_by=WRITTEN_BY)
     watermark = pg_ingest.read_watermark(lake, "core", "customers")
 
     def crash(*args, **kwargs):
@@ -97,19 +96,15 @@ def test_postgres_crash_before_publish_leaves_the_watermark_and_lake_unmoved(lak
 
     monkeypatch.setattr(lk, "write_partition", crash)
     with pytest.raises(RuntimeError, match="killed"):
-        pg_ingest.land_table(
-            lake, dsn, "core", "customers", day2, day2 + timedelta(days=1), written_by=WRITTEN_BY, root=archive_root
-        )
+        pg_ingest.land_table(lake, dsn, "core", "customers", day2, day2 + timedelta(days=1), written_by=WRITTEN_BY)
     assert pg_ingest.read_watermark(lake, "core", "customers") == watermark == day2
     assert lk.list_partitions(lake, "raw", "core", "customers") == [day1.date()]
 
 
 def test_postgres_backfill_of_an_old_day_does_not_move_the_watermark_back(lake, core_rows):
     dsn, day1, day2, _ = core_rows
-    pg_ingest.land_table(
-        lake, dsn, "core", "customers", day2, day2 + timedelta(days=1), written_by=WRITTEN_BY, root=archive_root
-    )
-    pg_ingest.land_table(lake, dsn, "core", "customers", day1, day2, written_by=WRITTEN_BY, root=archive_root)
+    pg_ingest.land_table(lake, dsn, "core", "customers", day2, day2 + timedelta(days=1), written_by=WRITTEN_BY)
+    pg_ingest.land_table(lake, dsn, "core", "customers", day1, day2, written_by=WRITTEN_BY)
     assert pg_ingest.read_watermark(lake, "core", "customers") == day2 + timedelta(days=1)
 
 
@@ -142,7 +137,7 @@ def test_bureau_file_lands_typed_with_key_and_etag_in_the_manifest(lake, partner
     client, bucket = partner
     ds = date(2026, 11, 20)
     etag = client.put_object(Bucket=bucket, Key=bureau.object_key(ds), Body=GOOD_CSV)["ETag"].strip('"')
-    landed = bureau.land_bureau_file(lake, client, bucket, ds, written_by=WRITTEN_BY, root=archive_root)
+    landed = bureau.land_bureau_file(lake, client, bucket, ds, written_by=WRITTEN_BY)
     ref = lake.partition("raw", "partner", "bureau", ds=ds)
     assert landed["rows"] == 2
     assert lk.read_partition(lake, ref).schema == bureau.SCHEMA
@@ -163,7 +158,7 @@ def test_bureau_file_breaking_the_contract_lands_as_delivered_for_the_quality_ga
     client, bucket = partner
     ds = date(2026, 11, 21)
     client.put_object(Bucket=bucket, Key=bureau.object_key(ds), Body=body)
-    landed = bureau.land_bureau_file(lake, client, bucket, ds, written_by=WRITTEN_BY, root=archive_root)
+    landed = bureau.land_bureau_file(lake, client, bucket, ds, written_by=WRITTEN_BY)
     table = lk.read_partition(lake, lake.partition("raw", "partner", "bureau", ds=ds))
     assert (table.column_names, table.num_rows, landed["rows"]) == (columns, rows, rows)
 
@@ -178,7 +173,7 @@ def test_unreadable_bureau_file_fails_clearly_and_publishes_nothing(lake, partne
     ds = date(2026, 11, 21)
     client.put_object(Bucket=bucket, Key=bureau.object_key(ds), Body=body)
     with pytest.raises(bureau.UnreadableFileError, match=problem) as raised:
-        bureau.land_bureau_file(lake, client, bucket, ds, written_by=WRITTEN_BY, root=archive_root)
+        bureau.land_bureau_file(lake, client, bucket, ds, written_by=WRITTEN_BY)
     assert bureau.object_key(ds) in str(raised.value)
     assert not lk.partition_exists(lake, lake.partition("raw", "partner", "bureau", ds=ds))
 
