@@ -70,28 +70,32 @@ def test_s3_buckets_exist(stack, settings):
 def test_s3_put_get_list_and_multipart_through_boto3(stack, settings):
     s3 = s3_client(settings)
     prefix = f"tests/{uuid.uuid4().hex}/"
-    s3.put_object(Bucket="lake", Key=prefix + "a.txt", Body=b"hello")
-    assert s3.get_object(Bucket="lake", Key=prefix + "a.txt")["Body"].read() == b"hello"
+    try:
+        s3.put_object(Bucket="lake", Key=prefix + "a.txt", Body=b"hello")
+        assert s3.get_object(Bucket="lake", Key=prefix + "a.txt")["Body"].read() == b"hello"
 
-    part = b"x" * (5 * 1024 * 1024)  # S3's minimum size for every part but the last
-    upload = s3.create_multipart_upload(Bucket="lake", Key=prefix + "big.bin")
-    etags = [
-        s3.upload_part(Bucket="lake", Key=prefix + "big.bin", UploadId=upload["UploadId"], PartNumber=n, Body=body)[
-            "ETag"
+        part = b"x" * (5 * 1024 * 1024)  # S3's minimum size for every part but the last
+        upload = s3.create_multipart_upload(Bucket="lake", Key=prefix + "big.bin")
+        etags = [
+            s3.upload_part(Bucket="lake", Key=prefix + "big.bin", UploadId=upload["UploadId"], PartNumber=n, Body=body)[
+                "ETag"
+            ]
+            for n, body in ((1, part), (2, b"tail"))
         ]
-        for n, body in ((1, part), (2, b"tail"))
-    ]
-    s3.complete_multipart_upload(
-        Bucket="lake",
-        Key=prefix + "big.bin",
-        UploadId=upload["UploadId"],
-        MultipartUpload={"Parts": [{"ETag": e, "PartNumber": n} for n, e in enumerate(etags, 1)]},
-    )
-    head = s3.head_object(Bucket="lake", Key=prefix + "big.bin")
-    assert head["ContentLength"] == len(part) + 4
-    assert head["ETag"].strip('"').endswith("-2")  # a real multipart ETag
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="lake", Prefix=prefix)["Contents"]]
-    assert keys == [prefix + "a.txt", prefix + "big.bin"]
+        s3.complete_multipart_upload(
+            Bucket="lake",
+            Key=prefix + "big.bin",
+            UploadId=upload["UploadId"],
+            MultipartUpload={"Parts": [{"ETag": e, "PartNumber": n} for n, e in enumerate(etags, 1)]},
+        )
+        head = s3.head_object(Bucket="lake", Key=prefix + "big.bin")
+        assert head["ContentLength"] == len(part) + 4
+        assert head["ETag"].strip('"').endswith("-2")  # a real multipart ETag
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket="lake", Prefix=prefix)["Contents"]]
+        assert keys == [prefix + "a.txt", prefix + "big.bin"]
+    finally:
+        for key in ("a.txt", "big.bin"):
+            s3.delete_object(Bucket="lake", Key=prefix + key)
 
 
 def test_s3_through_the_airflow_hook(stack, settings):
@@ -99,14 +103,19 @@ def test_s3_through_the_airflow_hook(stack, settings):
 
     hook = S3Hook(aws_conn_id="partner_s3")
     bucket = settings.variables["partner_drops_bucket"]
-    key = f"bureau/dt=2026-11-20/{uuid.uuid4().hex}.csv"
-    hook.load_string("customer_id,bureau_score\n1,700\n", key=key, bucket_name=bucket)
-    assert hook.check_for_key(key, bucket_name=bucket)
-    assert hook.read_key(key, bucket_name=bucket).startswith("customer_id,")
-    assert key in hook.list_keys(bucket_name=bucket, prefix="bureau/dt=2026-11-20/")
-    buffer = io.BytesIO()
-    hook.get_conn().download_fileobj(bucket, key, buffer)
-    assert buffer.getvalue().endswith(b"1,700\n")
+    # A prefix of the test's own: under bureau/ the platform's bureau DAG would land it.
+    prefix = f"tests/{uuid.uuid4().hex}/"
+    key = f"{prefix}bureau_2026-11-20.csv"
+    try:
+        hook.load_string("customer_id,bureau_score\n1,700\n", key=key, bucket_name=bucket)
+        assert hook.check_for_key(key, bucket_name=bucket)
+        assert hook.read_key(key, bucket_name=bucket).startswith("customer_id,")
+        assert key in hook.list_keys(bucket_name=bucket, prefix=prefix)
+        buffer = io.BytesIO()
+        hook.get_conn().download_fileobj(bucket, key, buffer)
+        assert buffer.getvalue().endswith(b"1,700\n")
+    finally:
+        hook.delete_objects(bucket, [key])
 
 
 # ---------------------------------------------------------------- Kafka
