@@ -48,14 +48,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="timed runs per lake after a warm-up (default 3)")
     args = parser.parse_args()
 
-    conn = airflow_settings.load().connections["lake_s3"]
-    s3_lake = Lake.from_uri(
-        f"s3://lake/bench-{uuid.uuid4().hex}",
-        endpoint_url=conn.extra["endpoint_url"],
-        access_key=conn.login,
-        secret_key=conn.password,
-        region=conn.extra["region_name"],
-    )
+    s3_lake = airflow_settings.load().lake(f"s3://lake/bench-{uuid.uuid4().hex}")
     # The job reads an s3:// lake's options from the AWS variables, as under the DAG's submit.
     os.environ.update(s3_env(s3_lake.s3))
     spark = session(master="local[2]", conf={"spark.ui.enabled": "false"})

@@ -82,14 +82,14 @@ class Settings:
     pools: dict[str, tuple[int, str]]
     variables: dict[str, str]
 
-    def lake(self):
-        """The `lake_root` variable as an `include.lake.Lake`; an s3:// root is reached through
-        the `lake_s3` connection, as the DAGs reach it (`orchestration.resources.lake`)."""
+    def lake(self, root: str | None = None):
+        """`root` (default: the `lake_root` variable) as an `include.lake.Lake`; an s3:// root is
+        reached through the `lake_s3` connection, as the DAGs reach it (`orchestration.resources.lake`)."""
         from include.lake import Lake
 
         s3 = self.connections["lake_s3"]
         return Lake.from_uri(
-            self.variables["lake_root"],
+            root or self.variables["lake_root"],
             endpoint_url=s3.extra.get("endpoint_url"),
             access_key=s3.login,
             secret_key=s3.password,

@@ -57,14 +57,7 @@ def test_build_features_publishes_scoring_and_training_sets_for_the_interval(air
 def test_build_features_on_an_s3_lake_reads_and_publishes_through_s3a(airflow_db, settings):
     """The same run on `s3://lake/tests-features-<uuid>`: the submit gets the s3a jars and the connection
     `lake_s3`, Spark reads the validated zone from S3 and the gate validates what was published there."""
-    conn = settings.connections["lake_s3"]
-    lake = Lake.from_uri(
-        f"s3://lake/tests-features-{uuid.uuid4().hex}",
-        endpoint_url=conn.extra["endpoint_url"],
-        access_key=conn.login,
-        secret_key=conn.password,
-        region=conn.extra["region_name"],
-    )
+    lake = settings.lake(f"s3://lake/tests-features-{uuid.uuid4().hex}")
     training_d = CREDIT_DEFAULT.matured_date(D)
     try:
         tiny = TinyLake(lake, zone="validated")

@@ -356,14 +356,7 @@ def test_unreadable_archive_file_of_the_contract_schema_fails_naming_it_and_publ
 @pytest.fixture
 def s3_lake(stack, settings):
     """A lake on an `s3://lake/tests-<uuid>` root of the local S3 endpoint, deleted afterwards."""
-    conn = settings.connections["lake_s3"]
-    lake = lk.Lake.from_uri(
-        f"s3://lake/tests-archive-{uuid.uuid4().hex}",
-        endpoint_url=conn.extra["endpoint_url"],
-        access_key=conn.login,
-        secret_key=conn.password,
-        region=conn.extra["region_name"],
-    )
+    lake = settings.lake(f"s3://lake/tests-archive-{uuid.uuid4().hex}")
     yield lake
     lake.filesystem.delete_dir(lake.root)
 

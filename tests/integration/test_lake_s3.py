@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from include.lake import Lake, move_partition, write_partition
+from include.lake import move_partition, write_partition
 from tests.unit.lake import test_partition_protocol as protocol
 
 pytestmark = pytest.mark.integration
@@ -35,14 +35,7 @@ def objects_under(settings, prefix: str) -> list[str]:
 
 @pytest.fixture
 def lake(stack, settings):
-    conn = settings.connections["lake_s3"]
-    lake = Lake.from_uri(
-        f"s3://lake/tests-{uuid.uuid4().hex}",
-        endpoint_url=conn.extra["endpoint_url"],
-        access_key=conn.login,
-        secret_key=conn.password,
-        region=conn.extra["region_name"],
-    )
+    lake = settings.lake(f"s3://lake/tests-{uuid.uuid4().hex}")
     yield lake
     with contextlib.suppress(FileNotFoundError):
         lake.filesystem.delete_dir(lake.root)

@@ -241,14 +241,7 @@ def test_archive_defects_are_caught_and_quarantined_and_the_clean_month_publishe
 @pytest.fixture
 def s3_lake(stack, settings, portfolio):
     """`lake`'s reference sets on an `s3://lake/tests-<uuid>` root of the local S3 endpoint, deleted afterwards."""
-    conn = settings.connections["lake_s3"]
-    lake = lk.Lake.from_uri(
-        f"s3://lake/tests-quality-{uuid.uuid4().hex}",
-        endpoint_url=conn.extra["endpoint_url"],
-        access_key=conn.login,
-        secret_key=conn.password,
-        region=conn.extra["region_name"],
-    )
+    lake = settings.lake(f"s3://lake/tests-quality-{uuid.uuid4().hex}")
     first = PARAMS.start
     for name, table in (("customers", portfolio.customers), ("accounts", portfolio.accounts)):
         lk.write_partition(
